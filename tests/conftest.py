@@ -53,3 +53,10 @@ def user_client(client, user):
     response = login(client, user.email)
     assert response.status_code == 302, response.content
     return client
+
+
+def reauthenticate(client, password: str = PASSWORD):
+    """Confirm the password again, as allauth asks before sensitive changes."""
+    response = client.post("/accounts/reauthenticate/", {"password": password})
+    assert response.status_code == 302, response.content
+    return response

@@ -69,7 +69,7 @@ fmt: install-dev  ## Format and fix what ruff can
 check-deploy: install  ## manage.py check --deploy with production-like settings
 	ENV_FILE= DEBUG=0 SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	  FIELD_ENCRYPTION_KEYS="$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
-	  ALLOWED_HOSTS=health.example.org DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	  ALLOWED_HOSTS=health.example.org EMAIL_URL=smtp+tls://mailer:pw@smtp.example.org:587 DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 
 bench: install-dev  ## Run every benchmark under bench/ (one line per figure: BENCH name value unit)

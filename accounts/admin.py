@@ -22,8 +22,16 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(PersonalAccessToken)
 class PersonalAccessTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "scope", "created_at", "last_used_at",
-                    "expires_at", "revoked_at"]
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "scope",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = ["scope"]
     search_fields = ["name", "user__email", "prefix"]
     # The hash is not a secret one can use, but there is no reason to show it either.

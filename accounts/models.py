@@ -43,9 +43,7 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     display_name = models.CharField(max_length=150, blank=True)
     # Home time zone: used for days when a record carries no offset of its own.
-    timezone = models.CharField(
-        max_length=64, default="UTC", validators=[validate_timezone]
-    )
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import PersonalAccessToken, User
 
-TOKEN_PREFIX = "hh_"
+TOKEN_PREFIX = "hh_"  # noqa: S105 (a public marker, not a secret)
 # Update last_used_at at most this often, so API calls do not each write a row.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 

@@ -1,7 +1,7 @@
 """One JSON error format for every API error, DRF's and Django's alike:
 
-    {"error": {"code": "not_found", "message": "Not found.", "details": null,
-               "request_id": "5b0c..."}}
+{"error": {"code": "not_found", "message": "Not found.", "details": null,
+           "request_id": "5b0c..."}}
 """
 
 import structlog

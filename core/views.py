@@ -67,9 +67,7 @@ def readyz(request):
         failures["broker"] = problem
     if "database" not in failures and (problem := _check_worker()):
         failures["worker"] = problem
-    checks = {
-        name: failures.get(name, "ok") for name in ("database", "broker", "worker")
-    }
+    checks = {name: failures.get(name, "ok") for name in ("database", "broker", "worker")}
     if "database" in failures and "worker" not in failures:
         checks["worker"] = "skipped"
     if failures:
@@ -90,27 +88,39 @@ def _error_page(request, *, status: int, code: str, title: str, message: str):
 
 def bad_request(request, exception=None):
     return _error_page(
-        request, status=400, code="bad_request", title="Bad request",
+        request,
+        status=400,
+        code="bad_request",
+        title="Bad request",
         message="The request could not be understood.",
     )
 
 
 def permission_denied(request, exception=None):
     return _error_page(
-        request, status=403, code="permission_denied", title="Not allowed",
+        request,
+        status=403,
+        code="permission_denied",
+        title="Not allowed",
         message="You do not have permission to do that.",
     )
 
 
 def page_not_found(request, exception=None):
     return _error_page(
-        request, status=404, code="not_found", title="Not found",
+        request,
+        status=404,
+        code="not_found",
+        title="Not found",
         message="There is nothing here.",
     )
 
 
 def server_error(request):
     return _error_page(
-        request, status=500, code="server_error", title="Something went wrong",
+        request,
+        status=500,
+        code="server_error",
+        title="Something went wrong",
         message="An unexpected error happened on our side. It has been logged.",
     )

@@ -32,7 +32,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY is required whenever DEBUG is off.")
-    SECRET_KEY = "insecure-dev-only-key-never-used-with-debug-off-0123456789abcdef"
+    SECRET_KEY = "insecure-dev-only-key-never-used-with-debug-off-0123456789abcdef"  # noqa: S105 (DEBUG only)
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
@@ -111,9 +111,7 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------------------
 # Embedded default: SQLite under DATA_DIR. Production: DATABASE_URL=postgres://...
 DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'healthhub.sqlite3'}"
-    )
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'healthhub.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)

@@ -57,9 +57,7 @@ def test_admin_login_goes_through_the_rate_limited_allauth_login(client):
     assert client.get("/admin/").status_code == 302
 
 
-def test_unverified_email_cannot_log_in_until_confirmed(
-    client, django_capture_on_commit_callbacks
-):
+def test_unverified_email_cannot_log_in_until_confirmed(client, django_capture_on_commit_callbacks):
     user = UserFactory(email="new@example.org")
     EmailAddress.objects.filter(user=user).update(verified=False)
     with django_capture_on_commit_callbacks(execute=True):

@@ -29,9 +29,7 @@ def enrol_totp(client) -> str:
     return secret
 
 
-def test_enrolling_totp_stores_the_seed_encrypted_and_creates_recovery_codes(
-    user_client, user
-):
+def test_enrolling_totp_stores_the_seed_encrypted_and_creates_recovery_codes(user_client, user):
     secret = enrol_totp(user_client)
     totp = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
     assert totp.data["secret"] != secret

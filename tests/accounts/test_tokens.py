@@ -55,7 +55,9 @@ def test_a_token_authenticates_the_api_and_records_its_last_use(client, user):
 def test_a_read_only_token_cannot_write(client, user):
     created = access_token_create(user=user, name="t", scope="read")
     response = client.patch(
-        "/api/v1/me/", {"display_name": "Changed"}, content_type="application/json",
+        "/api/v1/me/",
+        {"display_name": "Changed"},
+        content_type="application/json",
         **bearer(created.raw),
     )
     assert response.status_code == 403
@@ -68,8 +70,10 @@ def test_a_read_only_token_cannot_write(client, user):
 def test_a_read_write_token_can_write(client, user):
     created = access_token_create(user=user, name="t", scope="write")
     response = client.patch(
-        "/api/v1/me/", {"display_name": "Alice", "timezone": "Europe/Berlin"},
-        content_type="application/json", **bearer(created.raw),
+        "/api/v1/me/",
+        {"display_name": "Alice", "timezone": "Europe/Berlin"},
+        content_type="application/json",
+        **bearer(created.raw),
     )
     assert response.status_code == 200
     user.refresh_from_db()
@@ -79,7 +83,9 @@ def test_a_read_write_token_can_write(client, user):
 def test_an_unknown_time_zone_is_a_validation_error(client, user):
     created = access_token_create(user=user, name="t", scope="write")
     response = client.patch(
-        "/api/v1/me/", {"timezone": "Mars/Olympus"}, content_type="application/json",
+        "/api/v1/me/",
+        {"timezone": "Mars/Olympus"},
+        content_type="application/json",
         **bearer(created.raw),
     )
     assert response.status_code == 400
@@ -135,8 +141,7 @@ def test_the_api_is_throttled_per_user(client, user, settings):
     original = UserRateThrottle.THROTTLE_RATES
     UserRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "3/min"}
     try:
-        statuses = [client.get("/api/v1/me/", **bearer(created.raw)).status_code
-                    for _ in range(4)]
+        statuses = [client.get("/api/v1/me/", **bearer(created.raw)).status_code for _ in range(4)]
         last = client.get("/api/v1/me/", **bearer(created.raw))
     finally:
         UserRateThrottle.THROTTLE_RATES = original

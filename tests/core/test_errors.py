@@ -20,8 +20,7 @@ def test_unknown_api_url_is_a_json_404(client):
 
 
 def test_wrong_method_is_a_json_405(user_client):
-    error = assert_error(user_client.delete("/api/v1/me/"), status=405,
-                         code="method_not_allowed")
+    error = assert_error(user_client.delete("/api/v1/me/"), status=405, code="method_not_allowed")
     assert "DELETE" in error["message"]
 
 

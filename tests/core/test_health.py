@@ -37,9 +37,7 @@ def test_readyz_fails_without_any_worker(client):
 
 def test_readyz_fails_when_the_heartbeat_is_stale(client, settings):
     settings.WORKER_HEARTBEAT_MAX_AGE = 60
-    WorkerHeartbeat.objects.create(
-        hostname="w1", last_seen=timezone.now() - timedelta(seconds=300)
-    )
+    WorkerHeartbeat.objects.create(hostname="w1", last_seen=timezone.now() - timedelta(seconds=300))
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["worker"].startswith("newest worker heartbeat is 30")

@@ -28,8 +28,9 @@ def log_lines(captured: str) -> list[dict]:
 def test_each_request_logs_json_lines_with_the_returned_request_id(client, log_output):
     response = client.get("/accounts/login/")
     request_id = response["X-Request-ID"]
-    lines = [line for line in log_lines(log_output.getvalue())
-             if line.get("request_id") == request_id]
+    lines = [
+        line for line in log_lines(log_output.getvalue()) if line.get("request_id") == request_id
+    ]
     assert [line["event"] for line in lines] == ["request_started", "request_finished"]
     assert lines[1]["code"] == 200
     assert lines[1]["level"] == "info"
@@ -55,13 +56,23 @@ def test_secrets_in_urls_never_reach_the_log(client, log_output, user):
 
 
 def test_redaction_of_sensitive_keys_and_texts():
-    event = redact_sensitive(None, "info", {
-        "event": "Not Found: /cb?code=abc&state=xyz",
-        "refresh_token": "r-1", "Authorization": "Bearer x", "value": 72.5, "count": 3,
-    })
+    event = redact_sensitive(
+        None,
+        "info",
+        {
+            "event": "Not Found: /cb?code=abc&state=xyz",
+            "refresh_token": "r-1",
+            "Authorization": "Bearer x",
+            "value": 72.5,
+            "count": 3,
+        },
+    )
     assert event == {
         "event": "Not Found: /cb?code=[redacted]&state=[redacted]",
-        "refresh_token": REDACTED, "Authorization": REDACTED, "value": REDACTED, "count": 3,
+        "refresh_token": REDACTED,
+        "Authorization": REDACTED,
+        "value": REDACTED,
+        "count": 3,
     }
     assert redact_text("GET /accounts/confirm-email/Mjk:1v:abc/") == (
         "GET /accounts/confirm-email/[redacted]/"

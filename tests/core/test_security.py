@@ -11,9 +11,7 @@ def test_pages_carry_the_security_headers(user_client, settings):
     settings.SECURE_SSL_REDIRECT = True
     response = user_client.get("/", secure=True)
     assert response.status_code == 200
-    assert response["Strict-Transport-Security"] == (
-        "max-age=31536000; includeSubDomains; preload"
-    )
+    assert response["Strict-Transport-Security"] == ("max-age=31536000; includeSubDomains; preload")
     assert response["X-Frame-Options"] == "DENY"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Content-Type-Options"] == "nosniff"
@@ -48,24 +46,32 @@ def _import_settings(env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         env={"PATH": "/usr/bin:/bin", "ENV_FILE": "", **env},
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
         cwd=str(django_settings.BASE_DIR),
     )
 
 
 def test_secret_key_is_required_whenever_debug_is_off():
-    result = _import_settings({
-        "DJANGO_SETTINGS_MODULE": "healthhub.settings", "DEBUG": "0",
-        "FIELD_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWZpZWxkLWtleS0wMDAwMDAwMDAwMDA=",
-    })
+    result = _import_settings(
+        {
+            "DJANGO_SETTINGS_MODULE": "healthhub.settings",
+            "DEBUG": "0",
+            "FIELD_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWZpZWxkLWtleS0wMDAwMDAwMDAwMDA=",
+        }
+    )
     assert result.returncode != 0
     assert "SECRET_KEY is required whenever DEBUG is off" in result.stderr
 
 
 def test_encryption_keys_are_required_whenever_debug_is_off():
-    result = _import_settings({
-        "DJANGO_SETTINGS_MODULE": "healthhub.settings", "DEBUG": "0",
-        "SECRET_KEY": "x" * 60,
-    })
+    result = _import_settings(
+        {
+            "DJANGO_SETTINGS_MODULE": "healthhub.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": "x" * 60,
+        }
+    )
     assert result.returncode != 0
     assert "FIELD_ENCRYPTION_KEYS is required" in result.stderr

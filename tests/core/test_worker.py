@@ -39,10 +39,27 @@ def worker_log(django_db_setup, tmp_path_factory) -> Path:
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "healthhub", "worker", "--purge",
-             "--concurrency", "1", "--without-mingle", "--without-gossip",
-             "-n", f"test-{os.getpid()}@%h", "--loglevel", "INFO"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(Path.cwd()),
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "healthhub",
+                "worker",
+                "--purge",
+                "--concurrency",
+                "1",
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"test-{os.getpid()}@%h",
+                "--loglevel",
+                "INFO",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(Path.cwd()),
         )
     try:
         yield log_path
@@ -92,8 +109,11 @@ def test_the_request_id_reaches_the_task_the_request_enqueued(
 
     def task_line():
         return next(
-            (line for line in json_lines(worker_log) if line.get("event") == "email_sent"
-             and line.get("request_id") == request_id),
+            (
+                line
+                for line in json_lines(worker_log)
+                if line.get("event") == "email_sent" and line.get("request_id") == request_id
+            ),
             None,
         )
 
@@ -102,7 +122,6 @@ def test_the_request_id_reaches_the_task_the_request_enqueued(
     assert line["recipients"] == 1
     # The task's own start and finish lines carry the same id.
     events = {
-        entry["event"] for entry in json_lines(worker_log)
-        if entry.get("request_id") == request_id
+        entry["event"] for entry in json_lines(worker_log) if entry.get("request_id") == request_id
     }
     assert {"task_started", "task_succeeded"} <= events

@@ -3,7 +3,8 @@
 from django.urls import path
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 
-from healthhub.urls import handler404, handler500, urlpatterns as real_urlpatterns
+from healthhub.urls import handler404, handler500
+from healthhub.urls import urlpatterns as real_urlpatterns
 
 __all__ = ["handler404", "handler500"]
 

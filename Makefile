@@ -9,8 +9,10 @@ PYTHON ?= python3
 # Test services: the local PostgreSQL and Redis unless the caller says otherwise.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/healthhub
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
-# Fixed, test-only secrets (never used outside the suite and the benchmarks).
-TEST_ENV = ENV_FILE= DEBUG=0 \
+# Fixed, test-only secrets (never used outside the suite and the benchmarks). The test
+# client and the live server speak plain HTTP, so no redirect to https (tests/core/
+# test_security.py turns it on to check it).
+TEST_ENV = ENV_FILE= DEBUG=0 SECURE_SSL_REDIRECT=0 \
   SECRET_KEY=test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz \
   FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWZpZWxkLWtleS0wMDAwMDAwMDAwMDA= \
   DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)}

@@ -27,7 +27,12 @@ class AccessTokenForm(forms.Form):
 
 class ProfileForm(forms.Form):
     display_name = forms.CharField(max_length=150, required=False)
-    timezone = forms.CharField(max_length=64)
+    timezone = forms.CharField(
+        max_length=64,
+        label="Home time zone",
+        help_text="Used for days when a record does not say where it was measured.",
+        widget=forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}),
+    )
 
     def clean_timezone(self):
         from accounts.models import validate_timezone

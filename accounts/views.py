@@ -1,3 +1,5 @@
+import zoneinfo
+
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,14 +13,20 @@ from accounts.selectors import access_tokens_for_user
 from accounts.services import access_token_create, access_token_revoke, user_update
 
 
-def _account_page(request, *, token_form=None, profile_form=None, new_token=None, status=200):
+# The raw token waits here, in the server-side session, between the POST that created it
+# and the page that shows it; that page pops it, so it is shown exactly once.
+NEW_TOKEN_SESSION_KEY = "accounts.new_access_token"
+
+
+def _account_page(request, *, token_form=None, profile_form=None, status=200):
     user = request.user
     ctx = {
         "profile_form": profile_form
         or ProfileForm(initial={"display_name": user.display_name, "timezone": user.timezone}),
         "token_form": token_form or AccessTokenForm(),
         "tokens": access_tokens_for_user(user=user),
-        "new_token": new_token,
+        "timezones": sorted(zoneinfo.available_timezones()),
+        "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
     }
     return render(request, "accounts/index.html", ctx, status=status)
 
@@ -52,9 +60,9 @@ def token_create(request):
         scope=form.cleaned_data["scope"],
         expires_at=form.expires_at(),
     )
-    # Rendered directly (no redirect), so the secret is shown exactly once and never
-    # stored anywhere, not even in the session or the messages cookie.
-    return _account_page(request, new_token=created.raw, status=201)
+    # Post/redirect/get, so reloading the page never creates a second token.
+    request.session[NEW_TOKEN_SESSION_KEY] = created.raw
+    return redirect("accounts:index")
 
 
 @login_required

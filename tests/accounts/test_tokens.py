@@ -18,9 +18,11 @@ def bearer(raw: str) -> dict:
 def test_account_page_creates_a_token_shown_once_and_stored_hashed(user_client, user):
     reauthenticate(user_client)
     response = user_client.post(
-        "/account/tokens/", {"name": "grafana", "scope": "read", "expires_in_days": "30"}
+        "/account/tokens/",
+        {"name": "grafana", "scope": "read", "expires_in_days": "30"},
+        follow=True,
     )
-    assert response.status_code == 201
+    assert response.redirect_chain == [("/account/", 302)]
     raw = re.search(rb'id="new-token">(hh_[^<]+)<', response.content).group(1).decode()
     token = PersonalAccessToken.objects.get(user=user)
     assert token.name == "grafana"
@@ -29,8 +31,9 @@ def test_account_page_creates_a_token_shown_once_and_stored_hashed(user_client, 
     assert raw not in str(PersonalAccessToken.objects.values().get())
     assert timedelta(days=29) < token.expires_at - timezone.now() <= timedelta(days=30)
     assert "no-store" in response["Cache-Control"]
-    # Shown once: the account page never shows it again.
+    # Shown once: the account page never shows it again, and the session forgot it.
     assert raw.encode() not in user_client.get("/account/").content
+    assert raw not in str(dict(user_client.session))
     assert token.prefix.encode() in user_client.get("/account/").content
 
 

@@ -12,10 +12,9 @@ from accounts.models import PersonalAccessToken
 from accounts.selectors import access_tokens_for_user
 from accounts.services import access_token_create, access_token_revoke, user_update
 
-
 # The raw token waits here, in the server-side session, between the POST that created it
 # and the page that shows it; that page pops it, so it is shown exactly once.
-NEW_TOKEN_SESSION_KEY = "accounts.new_access_token"
+NEW_TOKEN_SESSION_KEY = "accounts.new_access_token"  # noqa: S105 (a key name)
 
 
 def _account_page(request, *, token_form=None, profile_form=None, status=200):

@@ -1,6 +1,6 @@
 from allauth.account.decorators import secure_admin_login
-from django.contrib import admin
 from django.conf import settings
+from django.contrib import admin
 from django.urls import include, path
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override

@@ -1,4 +1,8 @@
+import time
+
 import pytest
+import time_machine
+from django.core.cache import cache
 from django.test import Client
 
 from tests.conftest import login
@@ -28,3 +32,16 @@ def test_sessions_of_other_users_are_not_listed(user_client, other_user):
     assert b"Stranger browser" not in page.content
     user_client.post("/accounts/sessions/")
     assert stranger.get("/").status_code == 200
+
+
+def test_a_session_ends_after_the_idle_timeout(user_client, settings):
+    """Sessions live in the cache (TTL = idle timeout) backed by the database (expiry
+    date). Time travel does not age Redis keys, so each step drops the cache and lets the
+    database's expiry date decide, as it does once Redis has expired the key."""
+    age = settings.SESSION_COOKIE_AGE
+    start = time.time()
+    assert user_client.get("/").status_code == 200
+    for offset, expected in ((age - 60, 200), (2 * age - 120, 200), (3 * age, 302)):
+        with time_machine.travel(start + offset, tick=False):
+            cache.clear()
+            assert user_client.get("/").status_code == expected, offset

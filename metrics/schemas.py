@@ -1,0 +1,60 @@
+"""The normalized records every provider and importer hands to the ingestion service."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Identifies a data source: provider or import kind, plus device/app inside it."""
+
+    kind: str
+    origin: str = ""
+    device_model: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SampleIn:
+    metric: str  # catalog key
+    start: datetime  # aware
+    end: datetime  # aware, >= start (equal for instantaneous readings)
+    value: float
+    unit: str  # any unit metrics.units knows; converted to the canonical one
+    source: SourceRef
+    # Minutes east of UTC where it was recorded; None: the user's home time zone.
+    utc_offset: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageIn:
+    stage: str  # metrics.models.SleepStage value
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SleepSessionIn:
+    source: SourceRef
+    start: datetime
+    end: datetime
+    stages: tuple[StageIn, ...] = ()
+    utc_offset: int | None = None
+    external_id: str = ""
+    score: float | None = None  # the provider's own sleep score, 0-100
+    latency_minutes: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkoutIn:
+    source: SourceRef
+    activity_type: str  # metrics.models.ActivityType value
+    start: datetime
+    end: datetime
+    utc_offset: int | None = None
+    external_id: str = ""
+    distance_m: float | None = None
+    energy_kcal: float | None = None
+    heart_rate_avg: float | None = None
+    heart_rate_max: float | None = None
+    elevation_gain_m: float | None = None
+    route: list | None = field(default=None, compare=False)

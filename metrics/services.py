@@ -1,0 +1,677 @@
+"""The one ingestion path. Every provider and importer calls `samples_ingest`,
+`sleep_sessions_ingest` and `workouts_ingest` with normalized records (metrics.schemas).
+
+Writes are idempotent upserts on natural keys. On PostgreSQL a batch is COPYed into a
+temporary staging table and merged with one INSERT ... ON CONFLICT; on SQLite (embedded
+mode) the ORM's conflict handling does the same. Each batch commits on its own, with the
+daily rollups of exactly the (data source, metric, local day) triples it changed.
+"""
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from itertools import islice
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from metrics.catalog import BY_KEY
+from metrics.models import (
+    SLEEP_CATEGORY_IDS,
+    ActivityType,
+    DailyRollup,
+    DataSource,
+    Sample,
+    SleepSession,
+    SleepStage,
+    SleepStageInterval,
+    Workout,
+)
+from metrics.schemas import SampleIn, SleepSessionIn, SourceRef, WorkoutIn
+from metrics.units import UnitError, convert, unit_info
+
+BATCH_SIZE = 20_000
+FUTURE_SKEW = timedelta(minutes=10)
+MAX_OFFSET_MINUTES = 16 * 60
+MAX_EXAMPLES = 100
+
+
+@dataclass
+class IngestResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    reasons: Counter = field(default_factory=Counter)  # reason code -> count
+    examples: list[dict] = field(default_factory=list)  # first rejections, with details
+    days_refreshed: int = 0
+
+    def reject(self, index: int, code: str, message: str) -> None:
+        self.rejected += 1
+        self.reasons[code] += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append({"index": index, "reason": code, "message": message})
+
+    def add(self, other: "IngestResult") -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.days_refreshed += other.days_refreshed
+
+    def as_dict(self) -> dict:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "reasons": dict(self.reasons),
+            "examples": self.examples,
+            "days_refreshed": self.days_refreshed,
+        }
+
+
+class Rejected(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+# --- data sources ------------------------------------------------------------------------
+
+
+class SourceCache:
+    """DataSource ids for one user, created on first use."""
+
+    def __init__(self, user):
+        self.user = user
+        self._ids: dict[SourceRef, int] = {}
+
+    def id_for(self, ref: SourceRef) -> int:
+        source_id = self._ids.get(ref)
+        if source_id is None:
+            source, _ = DataSource.objects.get_or_create(
+                user=self.user, kind=ref.kind, origin=ref.origin, device_model=ref.device_model
+            )
+            source_id = self._ids[ref] = source.id
+        return source_id
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+class _Converter:
+    """Per-(metric, unit) conversion, cached: (factor, offset) or the rejection."""
+
+    def __init__(self):
+        self._cache: dict[tuple[str, str], tuple[float, float] | Rejected] = {}
+
+    def __call__(self, metric, unit: str) -> tuple[float, float]:
+        key = (metric.key, unit)
+        found = self._cache.get(key)
+        if found is None:
+            try:
+                unit_info(unit)
+                # value * factor + offset, derived from two points of the conversion
+                zero = convert(0.0, unit, metric.unit, delta=metric.is_delta)
+                one = convert(1.0, unit, metric.unit, delta=metric.is_delta)
+                found = (one - zero, zero)
+            except UnitError as exc:
+                code = "unknown_unit" if "unknown unit" in str(exc) else "incompatible_unit"
+                found = Rejected(code, f"{metric.key}: {exc}")
+            self._cache[key] = found
+        if isinstance(found, Rejected):
+            raise found
+        return found
+
+
+class _OffsetResolver:
+    """The user's home-time-zone offset for records that carry none."""
+
+    def __init__(self, tz_name: str):
+        self.tz = ZoneInfo(tz_name)
+
+    def __call__(self, when: datetime) -> int:
+        return int(when.astimezone(self.tz).utcoffset().total_seconds() // 60)
+
+
+def _check_interval(start: datetime, end: datetime, now: datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise Rejected("naive_datetime", "start and end must carry a time zone")
+    if end < start:
+        raise Rejected("inverted_interval", f"end {end.isoformat()} is before start")
+    if start > now + FUTURE_SKEW:
+        raise Rejected("future", f"start {start.isoformat()} is in the future")
+
+
+def _check_offset(offset: int) -> int:
+    if -MAX_OFFSET_MINUTES <= offset <= MAX_OFFSET_MINUTES:
+        return offset
+    raise Rejected("bad_offset", f"UTC offset of {offset} minutes is implausible")
+
+
+def local_day(metric_id: int, start: datetime, end: datetime, utc_offset: int) -> date:
+    """A value's local day: by its start, in the offset where it was recorded. Sleep counts
+    on the day one wakes up (its end)."""
+    moment = end if metric_id in SLEEP_CATEGORY_IDS else start
+    return (moment.astimezone(UTC) + timedelta(minutes=utc_offset)).date()
+
+
+# --- samples -----------------------------------------------------------------------------
+
+Row = tuple  # (data_source_id, metric, start, end, value, utc_offset, import_job_id)
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def samples_ingest(
+    *,
+    user,
+    records: Iterable[SampleIn],
+    import_job_id: int | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> IngestResult:
+    """Validate, convert and upsert samples in batches; refresh the touched rollups."""
+    result = IngestResult()
+    prepare = _RowMaker(user, import_job_id)
+    index = 0
+    for batch in _batches(records, batch_size):
+        rows: dict[tuple, Row] = {}
+        for record in batch:
+            try:
+                row = prepare(record)
+            except Rejected as rejection:
+                result.reject(index, rejection.code, rejection.message)
+            else:
+                rows[row[:4]] = row  # the same key twice in a batch: the last one wins
+            index += 1
+        if rows:
+            result.add(_upsert_samples(list(rows.values())))
+    return result
+
+
+class _RowMaker:
+    """Turns a SampleIn into a table row (validated, in canonical units, UTC), or raises
+    Rejected. Called once per sample, so the common path avoids repeated lookups."""
+
+    def __init__(self, user, import_job_id):
+        self.sources = SourceCache(user)
+        self.converter = _Converter()
+        self.home_offset = _OffsetResolver(user.timezone)
+        self.latest = timezone.now() + FUTURE_SKEW
+        self.import_job_id = import_job_id
+        self._last_source: tuple[SourceRef | None, int] = (None, 0)
+        self._last_conversion: tuple = (None, None, None)
+
+    def __call__(self, record: SampleIn) -> Row:
+        metric = BY_KEY.get(record.metric)
+        if metric is None:
+            raise Rejected("unknown_metric", f"unknown metric {record.metric!r}")
+        start, end = record.start, record.end
+        if start.tzinfo is not UTC or end.tzinfo is not UTC:
+            _check_interval(start, end, self.latest - FUTURE_SKEW)
+            start, end = start.astimezone(UTC), end.astimezone(UTC)
+        elif end < start or start > self.latest:
+            _check_interval(start, end, self.latest - FUTURE_SKEW)
+        value = record.value
+        if value.__class__ is not float and (
+            not isinstance(value, int | float) or isinstance(value, bool)
+        ):
+            raise Rejected("not_a_number", f"{metric.key}: value {value!r} is not a number")
+        if not math.isfinite(value):
+            raise Rejected("not_a_number", f"{metric.key}: value {value!r} is not finite")
+        last_metric, last_unit, conversion = self._last_conversion
+        if metric is not last_metric or record.unit != last_unit:
+            conversion = self.converter(metric, record.unit)
+            self._last_conversion = (metric, record.unit, conversion)
+        factor, shift = conversion
+        if factor != 1.0 or shift:
+            value = value * factor + shift
+        if not metric.min_value <= value <= metric.max_value:
+            raise Rejected(
+                "out_of_range",
+                f"{metric.key}: {value:g} {metric.unit} is outside the plausible range "
+                f"[{metric.min_value:g}, {metric.max_value:g}]",
+            )
+        offset = record.utc_offset
+        offset = self.home_offset(start) if offset is None else _check_offset(offset)
+        source = record.source
+        last_source, source_id = self._last_source
+        if source is not last_source:
+            source_id = self.sources.id_for(source)
+            self._last_source = (source, source_id)
+        return (source_id, metric.id, start, end, value, offset, self.import_job_id)
+
+
+def _upsert_samples(rows: list[Row]) -> IngestResult:
+    if connection.vendor == "postgresql":
+        return _upsert_samples_postgres(rows)
+    return _upsert_samples_orm(rows)
+
+
+_STAGE_SQL = """
+CREATE TEMP TABLE IF NOT EXISTS metrics_sample_stage (
+    data_source_id integer, metric smallint, start timestamptz, "end" timestamptz,
+    value double precision, utc_offset smallint, import_job_id bigint
+) ON COMMIT DELETE ROWS
+"""
+_TOUCHED_SQL = """
+CREATE TEMP TABLE IF NOT EXISTS metrics_touched_days (
+    data_source_id integer, metric smallint, day date
+) ON COMMIT DELETE ROWS
+"""
+_INCREMENTS_SQL = """
+CREATE TEMP TABLE IF NOT EXISTS metrics_rollup_increments (
+    data_source_id integer, metric smallint, day date, sum double precision, count integer,
+    min double precision, max double precision, last double precision,
+    last_start timestamptz
+) ON COMMIT DELETE ROWS
+"""
+# Rows that are new add to their day's rollup without re-reading the day.
+_APPLY_INCREMENTS_SQL = """
+INSERT INTO metrics_dailyrollup AS r
+    (data_source_id, metric, day, sum, count, min, max, avg, last, last_start)
+SELECT data_source_id, metric, day, sum, count, min, max, sum / count, last, last_start
+  FROM metrics_rollup_increments
+ON CONFLICT (data_source_id, metric, day) DO UPDATE
+    SET sum = r.sum + EXCLUDED.sum, count = r.count + EXCLUDED.count,
+        min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max),
+        avg = (r.sum + EXCLUDED.sum) / (r.count + EXCLUDED.count),
+        last = CASE WHEN EXCLUDED.last_start >= r.last_start THEN EXCLUDED.last ELSE r.last END,
+        last_start = GREATEST(r.last_start, EXCLUDED.last_start)
+"""
+# The local day of a sample, in SQL (see local_day()).
+_LOCAL_DAY = (
+    '((CASE WHEN {t}.metric = ANY(%(sleep)s) THEN {t}."end" ELSE {t}.start END)'
+    " AT TIME ZONE 'UTC' + make_interval(mins => {t}.utc_offset))::date"
+)
+_KEY_MATCH = (
+    "s.data_source_id = st.data_source_id AND s.metric = st.metric"
+    ' AND s.start = st.start AND s."end" = st."end"'
+)
+_CHANGED = "(s.value, s.utc_offset) IS DISTINCT FROM (st.value, st.utc_offset)"
+_COLUMNS = 'data_source_id, metric, start, "end", value, utc_offset, import_job_id'
+# New rows' contribution to their days' rollups, aggregated from the rows just inserted.
+_INCREMENTS_CTE = f"""increments AS (
+    INSERT INTO metrics_rollup_increments
+    SELECT data_source_id, metric, day, sum(value), count(*), min(value), max(value),
+           (array_agg(value ORDER BY start DESC, "end" DESC))[1], max(start)
+      FROM (SELECT *, {_LOCAL_DAY.format(t="inserted")} AS day FROM inserted) AS i
+     GROUP BY data_source_id, metric, day
+)"""  # noqa: S608 (built from constants only)
+# One probe of the key per staged row classifies it (new / changed / unchanged); new rows
+# are then inserted and changed ones updated. About twice as fast as INSERT ... ON
+# CONFLICT (no speculative insertion). A concurrent writer of the same rows makes it fail
+# with a unique violation; the batch then retries with _MERGE_ON_CONFLICT_SQL.
+_MERGE_SQL = f"""
+WITH classified AS MATERIALIZED (
+    SELECT st.*, s.data_source_id IS NULL AS is_new,
+           s.data_source_id IS NOT NULL AND {_CHANGED} AS is_changed
+      FROM metrics_sample_stage st
+      LEFT JOIN metrics_sample s ON {_KEY_MATCH}
+), inserted AS (
+    INSERT INTO metrics_sample ({_COLUMNS})
+    SELECT {_COLUMNS} FROM classified WHERE is_new
+    RETURNING data_source_id, metric, start, "end", value, utc_offset
+), updated AS (
+    UPDATE metrics_sample s
+       SET value = st.value, utc_offset = st.utc_offset, import_job_id = st.import_job_id
+      FROM classified st
+     WHERE st.is_changed AND {_KEY_MATCH}
+    RETURNING s.data_source_id, s.metric, s.start, s."end", s.utc_offset
+), touched AS (
+    INSERT INTO metrics_touched_days
+    SELECT DISTINCT data_source_id, metric, {_LOCAL_DAY.format(t="updated")} FROM updated
+), {_INCREMENTS_CTE}
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
+"""  # noqa: S608 (built from constants only)
+# When no stored sample of the batch's series falls in the batch's time span (the usual
+# case: new data after old), every staged row is new: a plain insert, no probes.
+_SPAN_HAS_ROWS_SQL = """
+SELECT EXISTS (
+    SELECT 1 FROM (
+        SELECT data_source_id, metric, min(start) AS lo, max(start) AS hi
+          FROM metrics_sample_stage GROUP BY data_source_id, metric
+    ) AS span
+    WHERE EXISTS (
+        SELECT 1 FROM metrics_sample s
+         WHERE s.data_source_id = span.data_source_id AND s.metric = span.metric
+           AND s.start BETWEEN span.lo AND span.hi
+    )
+)
+"""
+_INSERT_ONLY_SQL = f"""
+WITH inserted AS (
+    INSERT INTO metrics_sample ({_COLUMNS})
+    SELECT {_COLUMNS} FROM metrics_sample_stage
+    RETURNING data_source_id, metric, start, "end", value, utc_offset
+), {_INCREMENTS_CTE}
+SELECT (SELECT count(*) FROM inserted), 0
+"""  # noqa: S608 (built from constants only)
+_MERGE_ON_CONFLICT_SQL = f"""
+WITH merged AS (
+    INSERT INTO metrics_sample AS s ({_COLUMNS})
+    SELECT {_COLUMNS} FROM metrics_sample_stage
+    ON CONFLICT (data_source_id, metric, start, "end") DO UPDATE
+        SET value = EXCLUDED.value, utc_offset = EXCLUDED.utc_offset,
+            import_job_id = EXCLUDED.import_job_id
+        WHERE (s.value, s.utc_offset) IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.utc_offset)
+    RETURNING s.data_source_id, s.metric, s.start, s."end", s.utc_offset,
+              (xmax = 0) AS inserted
+), touched AS (
+    INSERT INTO metrics_touched_days
+    SELECT DISTINCT data_source_id, metric, {_LOCAL_DAY.format(t="merged")} FROM merged
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
+"""  # noqa: S608 (built from constants only)
+# Recompute the rollups of the touched days from the samples (a local day's samples start
+# within a day and a half of it either way; sleep within two days, by its end).
+_ROLLUP_SQL = f"""
+WITH days AS (SELECT DISTINCT data_source_id, metric, day FROM metrics_touched_days),
+agg AS (
+    SELECT d.data_source_id, d.metric, d.day,
+           sum(s.value) AS sum, count(*) AS count, min(s.value) AS min,
+           max(s.value) AS max, avg(s.value) AS avg,
+           (array_agg(s.value ORDER BY s.start DESC, s."end" DESC))[1] AS last,
+           max(s.start) AS last_start
+    FROM days d
+    JOIN metrics_sample s
+      ON s.data_source_id = d.data_source_id AND s.metric = d.metric
+     AND s.start >= (d.day - 2) AT TIME ZONE 'UTC'
+     AND s.start < (d.day + 2) AT TIME ZONE 'UTC'
+    WHERE {_LOCAL_DAY.format(t="s")} = d.day
+    GROUP BY d.data_source_id, d.metric, d.day
+)
+INSERT INTO metrics_dailyrollup AS r
+    (data_source_id, metric, day, sum, count, min, max, avg, last, last_start)
+SELECT data_source_id, metric, day, sum, count, min, max, avg, last, last_start FROM agg
+ON CONFLICT (data_source_id, metric, day) DO UPDATE
+    SET sum = EXCLUDED.sum, count = EXCLUDED.count, min = EXCLUDED.min,
+        max = EXCLUDED.max, avg = EXCLUDED.avg, last = EXCLUDED.last,
+        last_start = EXCLUDED.last_start
+"""  # noqa: S608 (built from constants only)
+
+
+def _upsert_samples_postgres(rows: list[Row]) -> IngestResult:
+    params = {"sleep": sorted(SLEEP_CATEGORY_IDS)}
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The batch is idempotent and re-runnable: a server crash may lose the last few
+        # hundred milliseconds of commits (never half a batch), and the next run redoes them.
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        # Every join in a batch probes the sample table's key with a few thousand staged
+        # rows; never let the planner hash or merge-join against a scan of the whole table.
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
+        cursor.execute(_STAGE_SQL)
+        cursor.execute(_TOUCHED_SQL)
+        cursor.execute(_INCREMENTS_SQL)
+        # Empty already after a commit; this covers a batch nested in an outer transaction.
+        cursor.execute(
+            "TRUNCATE metrics_sample_stage, metrics_touched_days, metrics_rollup_increments"
+        )
+        raw = cursor.cursor  # psycopg's own cursor, for COPY
+        with raw.copy("COPY metrics_sample_stage FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["int4", "int2", "timestamptz", "timestamptz", "float8", "int2", "int8"])
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(_SPAN_HAS_ROWS_SQL)
+        merge = _MERGE_SQL if cursor.fetchone()[0] else _INSERT_ONLY_SQL
+        try:
+            with transaction.atomic():
+                cursor.execute(merge, params)
+        except IntegrityError:  # another writer inserted some of these rows meanwhile
+            cursor.execute("TRUNCATE metrics_touched_days, metrics_rollup_increments")
+            cursor.execute(_MERGE_ON_CONFLICT_SQL, params)
+        created, updated = cursor.fetchone()
+        cursor.execute(_APPLY_INCREMENTS_SQL)
+        days = cursor.rowcount
+        cursor.execute(_ROLLUP_SQL, params)
+        days += cursor.rowcount
+    return IngestResult(
+        created=created,
+        updated=updated,
+        unchanged=len(rows) - created - updated,
+        days_refreshed=days,
+    )
+
+
+def _upsert_samples_orm(rows: list[Row]) -> IngestResult:
+    """SQLite: compare with what is stored, write only what is new or changed."""
+    result = IngestResult()
+    by_series: dict[tuple[int, int], list[Row]] = {}
+    for row in rows:
+        by_series.setdefault((row[0], row[1]), []).append(row)
+    with transaction.atomic():
+        to_write: list[Sample] = []
+        touched: set[tuple[int, int, date]] = set()
+        for (source_id, metric_id), series in by_series.items():
+            existing = {
+                (s, e): (v, o)
+                for s, e, v, o in Sample.objects.filter(
+                    data_source_id=source_id,
+                    metric=metric_id,
+                    start__gte=min(r[2] for r in series),
+                    start__lte=max(r[2] for r in series),
+                ).values_list("start", "end", "value", "utc_offset")
+            }
+            for row in series:
+                stored = existing.get((row[2], row[3]))
+                if stored == (row[4], row[5]):
+                    result.unchanged += 1
+                    continue
+                if stored is None:
+                    result.created += 1
+                else:
+                    result.updated += 1
+                to_write.append(
+                    Sample(
+                        data_source_id=row[0],
+                        metric=row[1],
+                        start=row[2],
+                        end=row[3],
+                        value=row[4],
+                        utc_offset=row[5],
+                        import_job_id=row[6],
+                    )
+                )
+                touched.add((row[0], row[1], local_day(row[1], row[2], row[3], row[5])))
+        Sample.objects.bulk_create(
+            to_write,
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["data_source", "metric", "start", "end"],
+            update_fields=["value", "utc_offset", "import_job"],
+        )
+        result.days_refreshed = rollups_refresh(touched)
+    return result
+
+
+def rollups_refresh(triples: Iterable[tuple[int, int, date]]) -> int:
+    """Recompute the rollups of (data source, metric, local day) triples, in Python (the
+    portable path; PostgreSQL batches do this in SQL)."""
+    count = 0
+    by_series: dict[tuple[int, int], set[date]] = {}
+    for source_id, metric_id, day in triples:
+        by_series.setdefault((source_id, metric_id), set()).add(day)
+    for (source_id, metric_id), days in by_series.items():
+        window_start = datetime.combine(min(days) - timedelta(days=2), datetime.min.time(), UTC)
+        window_end = datetime.combine(max(days) + timedelta(days=2), datetime.min.time(), UTC)
+        values: dict[date, list[tuple[datetime, datetime, float]]] = {day: [] for day in days}
+        for start, end, value, offset in Sample.objects.filter(
+            data_source_id=source_id,
+            metric=metric_id,
+            start__gte=window_start,
+            start__lt=window_end,
+        ).values_list("start", "end", "value", "utc_offset"):
+            day = local_day(metric_id, start, end, offset)
+            if day in values:
+                values[day].append((start, end, value))
+        for day, entries in values.items():
+            if not entries:
+                continue
+            numbers = [v for _, _, v in entries]
+            DailyRollup.objects.update_or_create(
+                data_source_id=source_id,
+                metric=metric_id,
+                day=day,
+                defaults={
+                    "sum": sum(numbers),
+                    "count": len(numbers),
+                    "min": min(numbers),
+                    "max": max(numbers),
+                    "avg": sum(numbers) / len(numbers),
+                    "last": max(entries, key=lambda e: (e[0], e[1]))[2],
+                    "last_start": max(e[0] for e in entries),
+                },
+            )
+            count += 1
+    return count
+
+
+# --- sleep sessions and workouts ---------------------------------------------------------
+
+_STAGE_METRIC = {
+    SleepStage.DEEP: "sleep_deep",
+    SleepStage.REM: "sleep_rem",
+    SleepStage.LIGHT: "sleep_light",
+    SleepStage.AWAKE: "sleep_awake",
+}
+_ASLEEP_STAGES = {SleepStage.DEEP, SleepStage.REM, SleepStage.LIGHT, SleepStage.ASLEEP}
+
+
+def _minutes(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 60
+
+
+def sleep_sessions_ingest(
+    *, user, sessions: Iterable[SleepSessionIn], import_job_id: int | None = None
+) -> IngestResult:
+    """Upsert sleep sessions (keyed by source and start) with their stages, and the nightly
+    sleep samples derived from them (time asleep, in bed, per stage, latency, efficiency,
+    score), so sleep rolls up and compares like every other metric."""
+    result = IngestResult()
+    sources = SourceCache(user)
+    home_offset = _OffsetResolver(user.timezone)
+    now = timezone.now()
+    derived: list[SampleIn] = []
+    for index, item in enumerate(sessions):
+        try:
+            _check_interval(item.start, item.end, now)
+            for stage in item.stages:
+                _check_interval(stage.start, stage.end, now)
+                if stage.stage not in SleepStage.values:
+                    raise Rejected("unknown_stage", f"unknown sleep stage {stage.stage!r}")
+            offset = (
+                home_offset(item.start)
+                if item.utc_offset is None
+                else _check_offset(item.utc_offset)
+            )
+        except Rejected as rejection:
+            result.reject(index, rejection.code, rejection.message)
+            continue
+        minutes: Counter = Counter()
+        for stage in item.stages:
+            minutes[stage.stage] += _minutes(stage.start, stage.end)
+        asleep = sum(minutes[s] for s in _ASLEEP_STAGES) if item.stages else None
+        in_bed = _minutes(item.start, item.end)
+        with transaction.atomic():
+            session, created = SleepSession.objects.update_or_create(
+                data_source_id=sources.id_for(item.source),
+                start=item.start,
+                defaults={
+                    "end": item.end,
+                    "utc_offset": offset,
+                    "external_id": item.external_id,
+                    "asleep_minutes": asleep,
+                    "in_bed_minutes": in_bed,
+                    "score": item.score,
+                    "import_job_id": import_job_id,
+                },
+            )
+            session.stages.all().delete()
+            SleepStageInterval.objects.bulk_create(
+                SleepStageInterval(session=session, stage=s.stage, start=s.start, end=s.end)
+                for s in item.stages
+            )
+        result.created += created
+        result.updated += not created
+
+        def sample(metric: str, value: float, unit: str = "min", item=item, offset=offset):
+            return SampleIn(metric, item.start, item.end, value, unit, item.source, offset)
+
+        derived.append(sample("sleep_in_bed", in_bed))
+        if asleep is not None:
+            derived.append(sample("sleep_asleep", asleep))
+            derived.extend(
+                sample(metric, minutes[stage])
+                for stage, metric in _STAGE_METRIC.items()
+                if stage in minutes
+            )
+            if in_bed:
+                derived.append(sample("sleep_efficiency", 100 * asleep / in_bed, "%"))
+        if item.latency_minutes is not None:
+            derived.append(sample("sleep_latency", item.latency_minutes))
+        if item.score is not None:
+            derived.append(sample("sleep_score", item.score, "{score}"))
+    samples = samples_ingest(user=user, records=derived, import_job_id=import_job_id)
+    result.days_refreshed = samples.days_refreshed
+    for code, count in samples.reasons.items():
+        result.reasons[code] += count
+    result.rejected += samples.rejected
+    result.examples.extend(samples.examples[: MAX_EXAMPLES - len(result.examples)])
+    return result
+
+
+def workouts_ingest(
+    *, user, workouts: Iterable[WorkoutIn], import_job_id: int | None = None
+) -> IngestResult:
+    result = IngestResult()
+    sources = SourceCache(user)
+    home_offset = _OffsetResolver(user.timezone)
+    now = timezone.now()
+    for index, item in enumerate(workouts):
+        try:
+            _check_interval(item.start, item.end, now)
+            if item.activity_type not in ActivityType.values:
+                raise Rejected("unknown_activity", f"unknown activity type {item.activity_type!r}")
+            offset = (
+                home_offset(item.start)
+                if item.utc_offset is None
+                else _check_offset(item.utc_offset)
+            )
+        except Rejected as rejection:
+            result.reject(index, rejection.code, rejection.message)
+            continue
+        fields = {
+            "activity_type": item.activity_type,
+            "end": item.end,
+            "utc_offset": offset,
+            "external_id": item.external_id,
+            "duration_seconds": (item.end - item.start).total_seconds(),
+            "distance_m": item.distance_m,
+            "energy_kcal": item.energy_kcal,
+            "heart_rate_avg": item.heart_rate_avg,
+            "heart_rate_max": item.heart_rate_max,
+            "elevation_gain_m": item.elevation_gain_m,
+            "route": item.route,
+            "import_job_id": import_job_id,
+        }
+        source_id = sources.id_for(item.source)
+        existing = Workout.objects.filter(data_source_id=source_id, start=item.start).first()
+        if existing is None:
+            Workout.objects.create(data_source_id=source_id, start=item.start, **fields)
+            result.created += 1
+        elif any(getattr(existing, k) != v for k, v in fields.items() if k != "import_job_id"):
+            for key, value in fields.items():
+                setattr(existing, key, value)
+            existing.save()
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    return result

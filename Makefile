@@ -46,6 +46,7 @@ secrets: install  ## Print a fresh SECRET_KEY and FIELD_ENCRYPTION_KEYS
 run: install .env  ## Set up and start web + worker + beat on http://127.0.0.1:8000
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py demo_account
+	DEBUG=$${DEBUG:-1} LOG_LEVEL=WARNING $(PY) manage.py demo_data --days 90
 	DEBUG=$${DEBUG:-1} PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(VENV)/bin/honcho -f Procfile.dev start
 
 migrate: install  ## Apply database migrations

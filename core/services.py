@@ -26,7 +26,7 @@ def demo_account_ensure(*, email: str, password: str) -> bool:
     from django.contrib.auth import get_user_model
 
     user, created = get_user_model().objects.get_or_create(
-        email=email, defaults={"display_name": "Demo"}
+        email=email, defaults={"display_name": "Demo", "timezone": "America/Los_Angeles"}
     )
     user.set_password(password)
     user.save()

@@ -580,27 +580,37 @@ def sleep_sessions_ingest(
             minutes[stage.stage] += _minutes(stage.start, stage.end)
         asleep = sum(minutes[s] for s in _ASLEEP_STAGES) if item.stages else None
         in_bed = _minutes(item.start, item.end)
-        with transaction.atomic():
-            session, created = SleepSession.objects.update_or_create(
-                data_source_id=sources.id_for(item.source),
-                start=item.start,
-                defaults={
-                    "end": item.end,
-                    "utc_offset": offset,
-                    "external_id": item.external_id,
-                    "asleep_minutes": asleep,
-                    "in_bed_minutes": in_bed,
-                    "score": item.score,
-                    "import_job_id": import_job_id,
-                },
-            )
-            session.stages.all().delete()
-            SleepStageInterval.objects.bulk_create(
-                SleepStageInterval(session=session, stage=s.stage, start=s.start, end=s.end)
-                for s in item.stages
-            )
-        result.created += created
-        result.updated += not created
+        fields = {
+            "end": item.end,
+            "utc_offset": offset,
+            "external_id": item.external_id,
+            "asleep_minutes": asleep,
+            "in_bed_minutes": in_bed,
+            "score": item.score,
+        }
+        stages = [(s.stage, s.start, s.end) for s in item.stages]
+        source_id = sources.id_for(item.source)
+        existing = SleepSession.objects.filter(data_source_id=source_id, start=item.start).first()
+        if (
+            existing is not None
+            and all(getattr(existing, k) == v for k, v in fields.items())
+            and list(existing.stages.values_list("stage", "start", "end")) == stages
+        ):
+            result.unchanged += 1
+        else:
+            with transaction.atomic():
+                session, created = SleepSession.objects.update_or_create(
+                    data_source_id=source_id,
+                    start=item.start,
+                    defaults={**fields, "import_job_id": import_job_id},
+                )
+                session.stages.all().delete()
+                SleepStageInterval.objects.bulk_create(
+                    SleepStageInterval(session=session, stage=stage, start=begin, end=finish)
+                    for stage, begin, finish in stages
+                )
+            result.created += created
+            result.updated += not created
 
         def sample(metric: str, value: float, unit: str = "min", item=item, offset=offset):
             return SampleIn(metric, item.start, item.end, value, unit, item.source, offset)
@@ -675,3 +685,21 @@ def workouts_ingest(
         else:
             result.unchanged += 1
     return result
+
+
+# --- demo data ---------------------------------------------------------------------------
+
+
+def demo_history_load(
+    *, user, first: date, last: date, hr_every_minutes: int = 5, seed: int = 7
+) -> dict[str, IngestResult]:
+    """Load the demo generator's history for [first, last] through the ingestion service
+    (idempotent: loading the same days again changes nothing)."""
+    from metrics.demo import DemoHistory
+
+    history = DemoHistory(first, last, seed=seed, hr_every_minutes=hr_every_minutes)
+    return {
+        "samples": samples_ingest(user=user, records=history.samples()),
+        "sleep": sleep_sessions_ingest(user=user, sessions=history.sleep_sessions()),
+        "workouts": workouts_ingest(user=user, workouts=history.workouts()),
+    }

@@ -1,6 +1,8 @@
 """The unified store. Values are in the catalog's canonical units; times are UTC with the
 UTC offset that was in force where the value was recorded (so days are local days)."""
 
+from datetime import UTC, date, datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 
@@ -96,6 +98,27 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{BY_ID[self.metric].key} {self.day} ({self.data_source_id})"
+
+
+class ResolvedDaily(models.Model):
+    """The one true daily value of a metric for a user, after applying their source
+    priorities (metrics.resolution), with its provenance. Derived data: recomputed from
+    samples and rollups whenever they or the priorities change; never edited by hand."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    metric = models.PositiveSmallIntegerField()
+    day = models.DateField()
+    value = models.FloatField()
+    # {"chosen": source id | null, "contributions": {id: value}, "set_aside": {id: value}}
+    provenance = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "metric", "day"], name="resolved_natural_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{BY_ID[self.metric].key} {self.day} = {self.value:g}"
 
 
 class SleepStage(models.TextChoices):
@@ -213,3 +236,10 @@ class Workout(models.Model):
 SLEEP_CATEGORY_IDS = frozenset(
     metric_id for metric_id, metric in BY_ID.items() if metric.category == Category.SLEEP
 )
+
+
+def local_day(metric_id: int, start: datetime, end: datetime, utc_offset: int) -> date:
+    """A value's local day: by its start, in the offset where it was recorded. Sleep counts
+    on the day one wakes up (its end)."""
+    moment = end if metric_id in SLEEP_CATEGORY_IDS else start
+    return (moment.astimezone(UTC) + timedelta(minutes=utc_offset)).date()

@@ -45,7 +45,7 @@ class Coverage:
 
     def covered_length(self, start: float, end: float) -> float:
         total = 0.0
-        i = max(bisect_left(self.ends, start + 1e-12) - 0, 0)
+        i = bisect_left(self.ends, start + 1e-12)  # the first interval ending after start
         while i < len(self.starts) and self.starts[i] < end:
             total += max(0.0, min(end, self.ends[i]) - max(start, self.starts[i]))
             i += 1
@@ -115,7 +115,8 @@ def overlap_fraction(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def collapse_duplicates(
-    records: Sequence[tuple[int, int, float, float]], rank: dict[int, int],
+    records: Sequence[tuple[int, int, float, float]],
+    rank: dict[int, int],
     threshold: float = 0.5,
 ) -> list[tuple[int, list[int]]]:
     """records: (record id, source id, start, end). Records of different sources that

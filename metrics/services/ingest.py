@@ -29,8 +29,10 @@ from metrics.models import (
     SleepStage,
     SleepStageInterval,
     Workout,
+    local_day,
 )
 from metrics.schemas import SampleIn, SleepSessionIn, SourceRef, WorkoutIn
+from metrics.services.resolve import resolved_refresh
 from metrics.units import UnitError, convert, unit_info
 
 BATCH_SIZE = 20_000
@@ -48,6 +50,7 @@ class IngestResult:
     reasons: Counter = field(default_factory=Counter)  # reason code -> count
     examples: list[dict] = field(default_factory=list)  # first rejections, with details
     days_refreshed: int = 0
+    touched: set = field(default_factory=set)  # (metric id, local day) pairs written
 
     def reject(self, index: int, code: str, message: str) -> None:
         self.rejected += 1
@@ -60,6 +63,7 @@ class IngestResult:
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.days_refreshed += other.days_refreshed
+        self.touched |= other.touched
 
     def as_dict(self) -> dict:
         return {
@@ -152,13 +156,6 @@ def _check_offset(offset: int) -> int:
     raise Rejected("bad_offset", f"UTC offset of {offset} minutes is implausible")
 
 
-def local_day(metric_id: int, start: datetime, end: datetime, utc_offset: int) -> date:
-    """A value's local day: by its start, in the offset where it was recorded. Sleep counts
-    on the day one wakes up (its end)."""
-    moment = end if metric_id in SLEEP_CATEGORY_IDS else start
-    return (moment.astimezone(UTC) + timedelta(minutes=utc_offset)).date()
-
-
 # --- samples -----------------------------------------------------------------------------
 
 Row = tuple  # (data_source_id, metric, start, end, value, utc_offset, import_job_id)
@@ -192,7 +189,10 @@ def samples_ingest(
                 rows[row[:4]] = row  # the same key twice in a batch: the last one wins
             index += 1
         if rows:
-            result.add(_upsert_samples(list(rows.values())))
+            written = _upsert_samples(list(rows.values()))
+            # The resolved daily values of exactly the days this batch changed.
+            resolved_refresh(user=user, pairs=written.touched)
+            result.add(written)
     return result
 
 
@@ -433,11 +433,17 @@ def _upsert_samples_postgres(rows: list[Row]) -> IngestResult:
         days = cursor.rowcount
         cursor.execute(_ROLLUP_SQL, params)
         days += cursor.rowcount
+        cursor.execute(
+            "SELECT metric, day FROM metrics_touched_days"
+            " UNION SELECT metric, day FROM metrics_rollup_increments"
+        )
+        touched = set(cursor.fetchall())
     return IngestResult(
         created=created,
         updated=updated,
         unchanged=len(rows) - created - updated,
         days_refreshed=days,
+        touched=touched,
     )
 
 
@@ -489,6 +495,7 @@ def _upsert_samples_orm(rows: list[Row]) -> IngestResult:
             update_fields=["value", "utc_offset", "import_job"],
         )
         result.days_refreshed = rollups_refresh(touched)
+    result.touched = {(metric, day) for _, metric, day in touched}
     return result
 
 

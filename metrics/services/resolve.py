@@ -1,0 +1,129 @@
+"""Resolved daily values: one number per (user, metric, local day), after the user's
+source priorities, with provenance. Derived from rollups (and, where several sources of a
+cumulative metric share a day, from their samples); stored samples are never changed."""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db import transaction
+
+from metrics.catalog import BY_ID, Aggregation
+from metrics.models import DailyRollup, ResolvedDaily, Sample, local_day
+from metrics.resolution import Resolved, merge_cumulative, pick_best
+from preferences.selectors import ranks_by_metric
+
+WRITE_BATCH = 5_000
+
+
+def resolved_refresh(*, user, pairs: Iterable[tuple[int, date]]) -> int:
+    """Recompute the resolved values of these (metric id, day) pairs (after ingestion)."""
+    days_by_metric: dict[int, set[date]] = defaultdict(set)
+    for metric_id, day in pairs:
+        days_by_metric[metric_id].add(day)
+    if not days_by_metric:
+        return 0
+    ranks = ranks_by_metric(user=user, metric_ids=days_by_metric)
+    written = 0
+    for metric_id, days in days_by_metric.items():
+        written += _write(user, metric_id, days, _resolve(user, metric_id, days, ranks[metric_id]))
+    return written
+
+
+def resolved_recompute(
+    *,
+    user,
+    metric_ids: Iterable[int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Recompute every resolved daily value of these metrics (default: every metric the
+    user has data for), e.g. after a priority change. Reports (done, total) metrics."""
+    if metric_ids is None:
+        metric_ids = (
+            DailyRollup.objects.filter(data_source__user=user)
+            .values_list("metric", flat=True)
+            .distinct()
+        )
+    metric_ids = sorted(set(metric_ids))
+    ranks = ranks_by_metric(user=user, metric_ids=metric_ids)
+    written = 0
+    for done, metric_id in enumerate(metric_ids, start=1):
+        written += _write(user, metric_id, None, _resolve(user, metric_id, None, ranks[metric_id]))
+        if progress:
+            progress(done, len(metric_ids))
+    return written
+
+
+def _resolve(user, metric_id: int, days: set[date] | None, rank: dict[int, int]):
+    """{day: Resolved} for the given days (None: all days with data)."""
+    metric = BY_ID[metric_id]
+    rollups = DailyRollup.objects.filter(data_source__user=user, metric=metric_id)
+    if days is not None:
+        rollups = rollups.filter(day__in=days)
+    by_day: dict[date, dict[int, tuple[float, float, float]]] = defaultdict(dict)
+    for source_id, day, total, avg, last in rollups.values_list(
+        "data_source_id", "day", "sum", "avg", "last"
+    ):
+        by_day[day][source_id] = (total, avg, last)
+
+    def ordered(per_source):
+        return sorted(per_source, key=lambda s: (rank.get(s, 10**6), s))
+
+    resolved: dict[date, Resolved] = {}
+    needs_merge: dict[date, list[int]] = {}
+    for day, per_source in by_day.items():
+        sources = ordered(per_source)
+        if metric.aggregation is Aggregation.CUMULATIVE:
+            if len(sources) == 1:
+                total = per_source[sources[0]][0]
+                resolved[day] = Resolved(value=total, contributions={sources[0]: total})
+            else:
+                needs_merge[day] = sources
+        else:
+            column = 1 if metric.aggregation is Aggregation.DISCRETE else 2
+            resolved[day] = pick_best([(s, per_source[s][column]) for s in sources])
+    if needs_merge:
+        resolved.update(_merge_days(metric_id, needs_merge))
+    return resolved
+
+
+def _merge_days(metric_id: int, needs_merge: dict[date, list[int]]) -> dict[date, Resolved]:
+    """Time-span merge of the days where several sources of a cumulative metric overlap."""
+    source_ids = sorted({s for sources in needs_merge.values() for s in sources})
+    first, last = min(needs_merge), max(needs_merge)
+    spans: dict[date, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    samples = Sample.objects.filter(
+        data_source_id__in=source_ids,
+        metric=metric_id,
+        start__gte=_midnight(first - timedelta(days=2)),
+        start__lt=_midnight(last + timedelta(days=2)),
+    ).values_list("data_source_id", "start", "end", "value", "utc_offset")
+    for source_id, start, end, value, offset in samples.iterator(chunk_size=20_000):
+        day = local_day(metric_id, start, end, offset)
+        if day in needs_merge:
+            spans[day][source_id].append((start.timestamp(), end.timestamp(), value))
+    return {
+        day: merge_cumulative([(s, spans[day].get(s, [])) for s in sources])
+        for day, sources in needs_merge.items()
+    }
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def _write(user, metric_id: int, days: set[date] | None, resolved: dict[date, Resolved]) -> int:
+    rows = [
+        ResolvedDaily(
+            user=user, metric=metric_id, day=day, value=r.value, provenance=r.provenance()
+        )
+        for day, r in resolved.items()
+        if r is not None
+    ]
+    with transaction.atomic():
+        stale = ResolvedDaily.objects.filter(user=user, metric=metric_id)
+        if days is not None:
+            stale = stale.filter(day__in=days)
+        stale.delete()
+        ResolvedDaily.objects.bulk_create(rows, batch_size=WRITE_BATCH)
+    return len(rows)

@@ -48,6 +48,20 @@ class Metric:
     def is_cumulative(self) -> bool:
         return self.aggregation is Aggregation.CUMULATIVE
 
+    @property
+    def display_unit(self) -> str:
+        """The unit for people: UCUM annotations lose their braces ({steps} -> steps)."""
+        return DISPLAY_UNITS.get(self.unit, self.unit.strip("{}"))
+
+
+DISPLAY_UNITS = {
+    "/min": "per min",
+    "Cel": "°C",
+    "mm[Hg]": "mmHg",
+    "mL/(kg.min)": "mL/kg/min",
+    "kg/m2": "kg/m²",
+    "{score}": "",
+}
 
 A, B, H, V = Category.ACTIVITY, Category.BODY, Category.HEART, Category.VITALS
 S, R, N, M = Category.SLEEP, Category.RECOVERY, Category.NUTRITION, Category.MINDFULNESS

@@ -8,6 +8,22 @@ from django.db import models
 
 from metrics.catalog import BY_ID, Category
 
+KIND_LABELS = {
+    "apple_health": "Apple Health",
+    "health_connect": "Health Connect",
+    "google_health": "Google Health",
+    "fitbit": "Fitbit",
+    "oura": "Oura",
+    "whoop": "WHOOP",
+    "withings": "Withings",
+    "strava": "Strava",
+    "myfitnesspal": "MyFitnessPal",
+    "cronometer": "Cronometer",
+    "csv": "CSV import",
+    "fit": "FIT file",
+    "manual": "Manual entry",
+}
+
 
 class DataSource(models.Model):
     """Where values come from: a provider or import kind *and* the device or app inside it
@@ -32,7 +48,15 @@ class DataSource(models.Model):
         ordering = ["kind", "origin"]
 
     def __str__(self) -> str:
-        return f"{self.kind} · {self.origin}" if self.origin else self.kind
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """How people name it: "Apple Watch (Apple Health)", "Oura Ring (Oura)"."""
+        service = KIND_LABELS.get(self.kind, self.kind.replace("_", " ").title())
+        if not self.origin or self.origin.lower() == service.lower():
+            return service
+        return f"{self.origin} ({service})"
 
 
 class Sample(models.Model):

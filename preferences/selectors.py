@@ -1,10 +1,15 @@
 """Which source is trusted first: the user's order, with sensible defaults until they set
 one, and new sources joining at their default position."""
 
+import statistics
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from django.db.models import Q
+from django.utils import timezone
 
 from metrics.catalog import BY_ID, BY_KEY, Category, metrics_in
-from metrics.models import DailyRollup, DataSource, SleepSession, Workout
+from metrics.models import DailyRollup, DataSource, ResolvedDaily, SleepSession, Workout
 from preferences.models import WHOLE_CATEGORY, SourcePriority
 
 # Services that relay other devices' data rather than measure anything themselves.
@@ -111,3 +116,121 @@ def _order_from_rows(sources, rows) -> list[DataSource]:
         )
         ordered.insert(position, newcomer)
     return ordered
+
+
+HEADLINE_METRICS = {
+    Category.ACTIVITY: ("steps", "active_energy", "distance_walking_running"),
+    Category.BODY: ("body_mass", "body_fat_percentage"),
+    Category.HEART: ("resting_heart_rate", "hrv_rmssd", "heart_rate"),
+    Category.VITALS: ("oxygen_saturation", "respiratory_rate", "skin_temperature_deviation"),
+    Category.SLEEP: ("sleep_asleep", "sleep_score"),
+    Category.RECOVERY: ("readiness_score", "recovery_score", "strain"),
+    Category.NUTRITION: ("dietary_energy", "protein"),
+    Category.MINDFULNESS: ("mindful_minutes",),
+}
+
+
+def priority_preview(*, user, category: Category, order: list[DataSource], days: int = 30):
+    """What the last `days` days of the category's headline metrics would be with this
+    order, next to what they are now: [{metric, rows: [(day, now, proposed)], changed}]."""
+    from metrics.services.resolve import resolve_days  # (resolve imports this module)
+
+    today = timezone.localdate(timezone=ZoneInfo(user.timezone))
+    window = {today - timedelta(days=n) for n in range(1, days + 1)}
+    rank = {s.id: i for i, s in enumerate(order)}
+    previews = []
+    for key in HEADLINE_METRICS.get(category, ()):
+        metric = BY_KEY[key]
+        proposed = resolve_days(user, metric.id, window, rank)
+        if not proposed:
+            continue
+        now = dict(
+            ResolvedDaily.objects.filter(user=user, metric=metric.id, day__in=window).values_list(
+                "day", "value"
+            )
+        )
+        rows = [
+            (day, now.get(day), proposed[day].value if proposed.get(day) else None)
+            for day in sorted(window, reverse=True)
+            if day in now or day in proposed
+        ]
+        now_values = [a for _, a, _ in rows if a is not None]
+        proposed_values = [b for _, _, b in rows if b is not None]
+        previews.append(
+            {
+                "metric": metric,
+                "rows": rows,
+                "average_now": _mean(now_values),
+                "average_proposed": _mean(proposed_values),
+                "changed": sum(
+                    1 for _, a, b in rows if a is None or b is None or abs(a - b) > 1e-9
+                ),
+            }
+        )
+    return previews
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _daily_value(metric, total, avg, last):
+    if metric.aggregation.value == "cumulative":
+        return total
+    return avg if metric.aggregation.value == "discrete" else last
+
+
+def source_comparison(*, user, metric_key: str, source_ids: list[int], days: int = 90) -> dict:
+    """One metric from two or more of the user's sources, day by day (from the rollups),
+    with how well each agrees with the first: mean difference, mean absolute difference,
+    correlation and the number of days both have."""
+    metric = BY_KEY[metric_key]
+    sources = list(DataSource.objects.filter(user=user, id__in=source_ids))
+    sources.sort(key=lambda s: source_ids.index(s.id))
+    today = timezone.localdate(timezone=ZoneInfo(user.timezone))
+    first = today - timedelta(days=days)
+    values: dict[int, dict] = {s.id: {} for s in sources}
+    for source_id, day, total, avg, last in DailyRollup.objects.filter(
+        data_source__in=sources, metric=metric.id, day__gte=first, day__lt=today
+    ).values_list("data_source_id", "day", "sum", "avg", "last"):
+        values[source_id][day] = _daily_value(metric, total, avg, last)
+    all_days = sorted({d for per in values.values() for d in per})
+    stats = []
+    if sources:
+        base = values[sources[0].id]
+        for other in sources[1:]:
+            pairs = [
+                (base[d], values[other.id][d])
+                for d in all_days
+                if d in base and d in values[other.id]
+            ]
+            stats.append({"source": other, **_agreement(pairs)})
+    return {
+        "metric": metric,
+        "sources": sources,
+        "days": all_days,
+        "rows": [(d, [values[s.id].get(d) for s in sources]) for d in all_days],
+        "stats": stats,
+    }
+
+
+def _agreement(pairs: list[tuple[float, float]]) -> dict:
+    if not pairs:
+        return {
+            "days": 0,
+            "mean_difference": None,
+            "mean_absolute_difference": None,
+            "correlation": None,
+        }
+    first, second = zip(*pairs, strict=True)
+    diffs = [b - a for a, b in pairs]
+    try:
+        correlation = statistics.correlation(first, second)
+    except statistics.StatisticsError:  # fewer than two days, or a constant series
+        correlation = None
+    return {
+        "days": len(pairs),
+        "mean_difference": statistics.fmean(diffs),
+        "mean_absolute_difference": statistics.fmean(abs(d) for d in diffs),
+        "correlation": correlation,
+    }

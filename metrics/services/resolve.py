@@ -26,7 +26,9 @@ def resolved_refresh(*, user, pairs: Iterable[tuple[int, date]]) -> int:
     ranks = ranks_by_metric(user=user, metric_ids=days_by_metric)
     written = 0
     for metric_id, days in days_by_metric.items():
-        written += _write(user, metric_id, days, _resolve(user, metric_id, days, ranks[metric_id]))
+        written += _write(
+            user, metric_id, days, resolve_days(user, metric_id, days, ranks[metric_id])
+        )
     return written
 
 
@@ -48,14 +50,17 @@ def resolved_recompute(
     ranks = ranks_by_metric(user=user, metric_ids=metric_ids)
     written = 0
     for done, metric_id in enumerate(metric_ids, start=1):
-        written += _write(user, metric_id, None, _resolve(user, metric_id, None, ranks[metric_id]))
+        written += _write(
+            user, metric_id, None, resolve_days(user, metric_id, None, ranks[metric_id])
+        )
         if progress:
             progress(done, len(metric_ids))
     return written
 
 
-def _resolve(user, metric_id: int, days: set[date] | None, rank: dict[int, int]):
-    """{day: Resolved} for the given days (None: all days with data)."""
+def resolve_days(user, metric_id: int, days: set[date] | None, rank: dict[int, int]):
+    """{day: Resolved} for the given days (None: all days with data), with the sources
+    ranked by `rank` ({source id: rank}; used for previews as well as for real)."""
     metric = BY_ID[metric_id]
     rollups = DailyRollup.objects.filter(data_source__user=user, metric=metric_id)
     if days is not None:

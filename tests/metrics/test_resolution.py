@@ -13,10 +13,12 @@ def span(start_min, end_min, value):
 
 
 def test_full_overlap_counts_only_the_better_source():
-    result = merge_cumulative([
-        (WATCH, [span(0, 10, 1000)]),
-        (PHONE, [span(0, 10, 800)]),
-    ])
+    result = merge_cumulative(
+        [
+            (WATCH, [span(0, 10, 1000)]),
+            (PHONE, [span(0, 10, 800)]),
+        ]
+    )
     assert result.value == 1000
     assert result.contributions == {WATCH: 1000, PHONE: 0}
     assert result.set_aside == {WATCH: 0, PHONE: 800}
@@ -24,10 +26,12 @@ def test_full_overlap_counts_only_the_better_source():
 
 def test_partial_overlap_counts_the_lower_source_pro_rata_for_its_uncovered_part():
     # The phone's 0-20 sample is covered by the watch for 10 of its 20 minutes.
-    result = merge_cumulative([
-        (WATCH, [span(0, 10, 1000)]),
-        (PHONE, [span(0, 20, 600)]),
-    ])
+    result = merge_cumulative(
+        [
+            (WATCH, [span(0, 10, 1000)]),
+            (PHONE, [span(0, 20, 600)]),
+        ]
+    )
     assert result.value == pytest.approx(1300)
     assert result.contributions[PHONE] == pytest.approx(300)
     assert result.set_aside[PHONE] == pytest.approx(300)
@@ -35,10 +39,12 @@ def test_partial_overlap_counts_the_lower_source_pro_rata_for_its_uncovered_part
 
 def test_gaps_are_filled_by_the_lower_source():
     # The watch is charging from 30 to 60: the phone's steps there count in full.
-    result = merge_cumulative([
-        (WATCH, [span(0, 30, 3000), span(60, 90, 2500)]),
-        (PHONE, [span(0, 30, 2000), span(30, 60, 1200), span(60, 90, 2100)]),
-    ])
+    result = merge_cumulative(
+        [
+            (WATCH, [span(0, 30, 3000), span(60, 90, 2500)]),
+            (PHONE, [span(0, 30, 2000), span(30, 60, 1200), span(60, 90, 2100)]),
+        ]
+    )
     assert result.value == pytest.approx(3000 + 2500 + 1200)
     assert result.contributions == pytest.approx({WATCH: 5500, PHONE: 1200})
     assert result.set_aside == pytest.approx({WATCH: 0, PHONE: 4100})
@@ -64,18 +70,19 @@ def test_a_day_like_the_peer_bug_report():
 
 def test_a_sample_delivered_twice_counts_once():
     twice = [span(0, 10, 500), span(0, 10, 500)]
-    assert merge_cumulative([(WATCH, [span(0, 10, 500)]), (PHONE, [span(0, 10, 500)])]
-                           ).value == 500
+    assert merge_cumulative([(WATCH, [span(0, 10, 500)]), (PHONE, [span(0, 10, 500)])]).value == 500
     # Within one source the coverage is added after the source: exact duplicates are
     # prevented upstream by the natural key, so only distinct spans reach the merge.
     assert merge_cumulative([(WATCH, twice[:1])]).value == 500
 
 
 def test_instantaneous_values_count_unless_a_better_source_covers_the_instant():
-    result = merge_cumulative([
-        (WATCH, [span(0, 10, 100)]),
-        (PHONE, [span(5, 5, 7), span(15, 15, 9)]),
-    ])
+    result = merge_cumulative(
+        [
+            (WATCH, [span(0, 10, 100)]),
+            (PHONE, [span(5, 5, 7), span(15, 15, 9)]),
+        ]
+    )
     assert result.contributions == {WATCH: 100, PHONE: 9}
 
 

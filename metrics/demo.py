@@ -86,7 +86,7 @@ def day_samples(d: DemoDay, *, hr_every_minutes: int = 5) -> Iterator[SampleIn]:
     while hour < bed:
         start, end = d.at(hour), d.at(hour + 0.25)
         offset = d.offset(start)
-        base = max(0.0, rng.gauss(260, 120)) * activity
+        base = max(0.0, rng.gauss(150, 80)) * activity
         if 12 <= hour < 13 or 17.5 <= hour < 18:
             base *= 2.5  # lunch and after-work walks
         steps = round(base)

@@ -7,6 +7,7 @@
   An instantaneous sample (start == end) counts unless a better source covers its instant.
 - Discrete metrics (heart rate, weight...): per bucket, the best source with data.
 - Daily scores (readiness, sleep score...): per day, the best source that has one.
+- Nightly sleep durations: the best source's night (they summarise a session each).
 - Sleep sessions and workouts: records of different sources that overlap by more than half
   of the shorter one are one event; the best source's record stands for it.
 

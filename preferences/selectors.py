@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from metrics.catalog import BY_ID, BY_KEY, Category, metrics_in
 from metrics.models import DailyRollup, DataSource, ResolvedDaily, SleepSession, Workout
+from metrics.resolution import collapse_duplicates
 from preferences.models import WHOLE_CATEGORY, SourcePriority
 
 # Services that relay other devices' data rather than measure anything themselves.
@@ -234,3 +235,153 @@ def _agreement(pairs: list[tuple[float, float]]) -> dict:
         "mean_absolute_difference": statistics.fmean(abs(d) for d in diffs),
         "correlation": correlation,
     }
+
+
+# --- resolved reads ----------------------------------------------------------------------
+
+
+def resolved_daily_for_user(*, user, metric_key: str, start, end):
+    """The resolved daily values of one metric over [start, end] (dates), oldest first."""
+    return ResolvedDaily.objects.filter(
+        user=user, metric=BY_KEY[metric_key].id, day__gte=start, day__lte=end
+    ).order_by("day")
+
+
+def _event_ranks(user, category: Category) -> dict[int, int]:
+    return {s.id: i for i, s in enumerate(source_order_for(user=user, category=category))}
+
+
+def sleep_events(*, user, start=None, end=None) -> list:
+    """Sleep sessions as events: [(the best source's session, [its duplicates])], newest
+    first. Sessions of different sources overlapping by more than half are one night."""
+    sessions = SleepSession.objects.filter(data_source__user=user).select_related("data_source")
+    return _events(sessions, _event_ranks(user, Category.SLEEP), start, end)
+
+
+def workout_events(*, user, start=None, end=None) -> list:
+    """Workouts as events, like sleep_events (the route is not loaded)."""
+    workouts = (
+        Workout.objects.filter(data_source__user=user).select_related("data_source").defer("route")
+    )
+    return _events(workouts, _event_ranks(user, Category.WORKOUTS), start, end)
+
+
+def _events(queryset, rank: dict[int, int], start, end) -> list:
+    # Widen the window by a day so an event straddling its edge keeps its duplicates.
+    if start is not None:
+        queryset = queryset.filter(end__gte=start - timedelta(days=1))
+    if end is not None:
+        queryset = queryset.filter(start__lte=end + timedelta(days=1))
+    records = {r.id: r for r in queryset}
+    groups = collapse_duplicates(
+        [
+            (r.id, r.data_source_id, r.start.timestamp(), r.end.timestamp())
+            for r in records.values()
+        ],
+        rank,
+    )
+    events = [(records[best], [records[i] for i in dups]) for best, dups in groups]
+    events = [
+        (best, dups)
+        for best, dups in events
+        if (start is None or best.end >= start) and (end is None or best.start <= end)
+    ]
+    return sorted(events, key=lambda e: e[0].start, reverse=True)
+
+
+def duplicates_of(*, event_list, record_id: int):
+    """The other records of the event a record belongs to (and that event's best record)."""
+    for best, dups in event_list:
+        ids = {best.id, *(d.id for d in dups)}
+        if record_id in ids:
+            return best, [r for r in (best, *dups) if r.id != record_id]
+    return None, []
+
+
+DASHBOARD_METRICS = (
+    "steps",
+    "active_energy",
+    "distance_walking_running",
+    "sleep_asleep",
+    "sleep_score",
+    "resting_heart_rate",
+    "hrv_rmssd",
+    "body_mass",
+    "readiness_score",
+    "recovery_score",
+    "dietary_energy",
+)
+
+
+def dashboard_cards(*, user, days: int = 30) -> list[dict]:
+    """For each headline metric with data: the latest resolved day, its provenance in
+    words, and the last `days` days for a chart."""
+    today = timezone.localdate(timezone=ZoneInfo(user.timezone))
+    first = today - timedelta(days=days)
+    labels = {s.id: s.label for s in DataSource.objects.filter(user=user)}
+    metric_ids = [BY_KEY[k].id for k in DASHBOARD_METRICS]
+    by_metric: dict[int, list] = {m: [] for m in metric_ids}
+    for metric_id, day, value, provenance in (
+        ResolvedDaily.objects.filter(
+            user=user, metric__in=metric_ids, day__gte=first, day__lt=today
+        )
+        .order_by("day")
+        .values_list("metric", "day", "value", "provenance")
+    ):
+        by_metric[metric_id].append((day, value, provenance))
+    cards = []
+    for metric_id in metric_ids:
+        series = by_metric[metric_id]
+        if not series:
+            continue
+        metric = BY_ID[metric_id]
+        day, value, provenance = series[-1]
+        cards.append(
+            {
+                "metric": metric,
+                "day": day,
+                "value": value,
+                "explanation": explain(metric, value, provenance, labels),
+                "chart_id": f"chart-{metric.key}",
+                "chart": {
+                    "days": [d.isoformat() for d, _, _ in series],
+                    "series": [{"label": metric.name, "values": [v for _, v, _ in series]}],
+                    "unit": metric.display_unit,
+                },
+            }
+        )
+    return cards
+
+
+def explain(metric, value: float, provenance: dict, labels: dict[int, str]) -> str:
+    """Provenance in words: "Apple Watch 11,210 · iPhone 2,869 (gaps only); 3,941 from
+    iPhone overlapped and were not counted"."""
+
+    def fmt(number: float) -> str:
+        return f"{number:,.0f}" if abs(number) >= 100 else f"{number:,.1f}"
+
+    def name(source_id: str) -> str:
+        return labels.get(int(source_id), f"source {source_id}")
+
+    contributions = provenance.get("contributions", {})
+    set_aside = provenance.get("set_aside", {})
+    if provenance.get("chosen") is not None or not metric.is_cumulative:
+        chosen = provenance.get("chosen")
+        text = f"from {name(str(chosen))}" if chosen is not None else ""
+        if set_aside:
+            others = ", ".join(f"{name(s)} {fmt(v)}" for s, v in set_aside.items())
+            text += f"; also measured: {others}"
+        return text
+    parts = []
+    for i, (source_id, counted) in enumerate(contributions.items()):
+        if counted <= 0:
+            continue
+        parts.append(f"{name(source_id)} {fmt(counted)}" + (" (gaps only)" if i else ""))
+    text = " · ".join(parts)
+    aside = [(s, v) for s, v in set_aside.items() if v > 0]
+    if aside:
+        text += "; " + ", ".join(
+            f"{fmt(v)} from {name(s)} overlapped a better source and were not counted"
+            for s, v in aside
+        )
+    return text

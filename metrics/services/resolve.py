@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import transaction
 
-from metrics.catalog import BY_ID, Aggregation
+from metrics.catalog import BY_ID, Aggregation, Category
 from metrics.models import DailyRollup, ResolvedDaily, Sample, local_day
 from metrics.resolution import Resolved, merge_cumulative, pick_best
 from preferences.selectors import ranks_by_metric
@@ -78,14 +78,16 @@ def resolve_days(user, metric_id: int, days: set[date] | None, rank: dict[int, i
     needs_merge: dict[date, list[int]] = {}
     for day, per_source in by_day.items():
         sources = ordered(per_source)
-        if metric.aggregation is Aggregation.CUMULATIVE:
+        if metric.aggregation is Aggregation.CUMULATIVE and metric.category != Category.SLEEP:
             if len(sources) == 1:
                 total = per_source[sources[0]][0]
                 resolved[day] = Resolved(value=total, contributions={sources[0]: total})
             else:
                 needs_merge[day] = sources
         else:
-            column = 1 if metric.aggregation is Aggregation.DISCRETE else 2
+            # Discrete: the day's average; scores: the day's value; sleep durations: the
+            # night's total from the best source (nights are events, not spans to merge).
+            column = {Aggregation.DISCRETE: 1, Aggregation.SCORE: 2}.get(metric.aggregation, 0)
             resolved[day] = pick_best([(s, per_source[s][column]) for s in sources])
     if needs_merge:
         resolved.update(_merge_days(metric_id, needs_merge))

@@ -9,9 +9,10 @@
     const data = JSON.parse(source.textContent);
     const xs = data.days.map((day) => Date.parse(day + "T12:00:00Z") / 1000);
     const width = Math.max(element.clientWidth, 280);
+    const height = element.classList.contains("small") ? 140 : 260;
     const options = {
       width: width,
-      height: 260,
+      height: height,
       series: [{}].concat(
         data.series.map((series, index) => ({
           label: series.label,
@@ -22,11 +23,12 @@
         }))
       ),
       axes: [{}, { label: data.unit, size: 60 }],
+      legend: { show: data.series.length > 1 },
       scales: { x: { time: true } },
     };
     const plot = new uPlot(options, [xs].concat(data.series.map((s) => s.values)), element);
     window.addEventListener("resize", () => {
-      plot.setSize({ width: Math.max(element.clientWidth, 280), height: 260 });
+      plot.setSize({ width: Math.max(element.clientWidth, 280), height: height });
     });
   });
 })();

@@ -11,7 +11,14 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from metrics.catalog import BY_ID, METRICS
-from metrics.models import DailyRollup, DataSource, Sample, SleepSession, Workout
+from metrics.models import (
+    DailyRollup,
+    DataSource,
+    ResolvedDaily,
+    Sample,
+    SleepSession,
+    Workout,
+)
 
 METRIC_CHOICES = [(m.id, m.key) for m in METRICS]
 
@@ -135,3 +142,19 @@ class WorkoutAdmin(admin.ModelAdmin):
     exclude = ["route"]
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+
+
+@admin.register(ResolvedDaily)
+class ResolvedDailyAdmin(admin.ModelAdmin):
+    list_display = ["day", "metric_key", "user", "value"]
+    list_filter = [MetricFilter]
+    raw_id_fields = ["user"]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    ordering = ["-day"]
+
+    @admin.display(description="metric")
+    def metric_key(self, obj):
+        return BY_ID[obj.metric].key

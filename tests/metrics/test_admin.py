@@ -27,6 +27,9 @@ def test_admin_pages_for_health_data_answer_with_few_queries(
         "/admin/metrics/sleepsession/",
         "/admin/metrics/workout/",
         "/admin/imports/importjob/",
+        "/admin/metrics/resolveddaily/",
+        "/admin/preferences/sourcepriority/",
+        "/admin/preferences/recomputerun/",
     ):
         with django_assert_max_num_queries(15):
             response = staff_client.get(url)

@@ -5,7 +5,8 @@
 """
 
 import structlog
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -24,6 +25,11 @@ def error_body(*, code: str, message: str, details=None) -> dict:
 
 
 def exception_handler(exc, context):
+    # Django's own exceptions, as DRF's handler converts them (so their codes match).
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # not an API exception: Django's handler500 answers (JSON under /api/)

@@ -1,6 +1,6 @@
 """Everything under /api/v1/: each app's API views, registered in one place."""
 
-from django.urls import path
+from django.urls import include, path
 
 from accounts.api.views import MeApi
 from metrics.api import views as metrics_api
@@ -25,4 +25,5 @@ urlpatterns = [
     path("workouts/", metrics_api.WorkoutListApi.as_view(), name="workouts"),
     path("workouts/<int:id>/", metrics_api.WorkoutDetailApi.as_view(), name="workout"),
     path("daily-summaries/", metrics_api.DailySummaryListApi.as_view(), name="daily_summaries"),
+    path("", include("preferences.api.urls")),
 ]

@@ -290,11 +290,11 @@ def _events(queryset, rank: dict[int, int], start, end) -> list:
 
 
 def duplicates_of(*, event_list, record_id: int):
-    """The other records of the event a record belongs to (and that event's best record)."""
+    """The event a record belongs to: (the record standing for it, the event's other
+    records), whichever of them record_id is."""
     for best, dups in event_list:
-        ids = {best.id, *(d.id for d in dups)}
-        if record_id in ids:
-            return best, [r for r in (best, *dups) if r.id != record_id]
+        if record_id == best.id or any(d.id == record_id for d in dups):
+            return best, dups
     return None, []
 
 

@@ -59,6 +59,7 @@ status=$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' -c "$JAR" -b "$
 curl -fsS -b "$JAR" "$BASE/" -o "$WORK/dashboard.html" || fail "dashboard"
 grep -q "<h1>Dashboard</h1>" "$WORK/dashboard.html" || fail "dashboard page has no heading"
 grep -q ">Demo<" "$WORK/dashboard.html" || fail "dashboard is not the demo user's"
+grep -q 'id="m-steps"' "$WORK/dashboard.html" || fail "dashboard shows no demo data"
 echo "smoke: demo login and dashboard OK"
 
 stop

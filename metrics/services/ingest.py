@@ -141,6 +141,10 @@ class _OffsetResolver:
     def __call__(self, when: datetime) -> int:
         return int(when.astimezone(self.tz).utcoffset().total_seconds() // 60)
 
+    def resolve(self, when: datetime, given: int | None) -> int:
+        """The record's own offset (checked), or the home zone's at that moment."""
+        return self(when) if given is None else _check_offset(given)
+
 
 def _check_interval(start: datetime, end: datetime, now: datetime) -> None:
     if start.tzinfo is None or end.tzinfo is None:
@@ -240,8 +244,7 @@ class _RowMaker:
                 f"{metric.key}: {value:g} {metric.unit} is outside the plausible range "
                 f"[{metric.min_value:g}, {metric.max_value:g}]",
             )
-        offset = record.utc_offset
-        offset = self.home_offset(start) if offset is None else _check_offset(offset)
+        offset = self.home_offset.resolve(start, record.utc_offset)
         source = record.source
         last_source, source_id = self._last_source
         if source is not last_source:
@@ -598,11 +601,7 @@ def sleep_sessions_ingest(
                 _check_interval(stage.start, stage.end, now)
                 if stage.stage not in SleepStage.values:
                     raise Rejected("unknown_stage", f"unknown sleep stage {stage.stage!r}")
-            offset = (
-                home_offset(item.start)
-                if item.utc_offset is None
-                else _check_offset(item.utc_offset)
-            )
+            offset = home_offset.resolve(item.start, item.utc_offset)
         except Rejected as rejection:
             result.reject(index, rejection.code, rejection.message)
             continue
@@ -681,11 +680,7 @@ def workouts_ingest(
             _check_interval(item.start, item.end, now)
             if item.activity_type not in ActivityType.values:
                 raise Rejected("unknown_activity", f"unknown activity type {item.activity_type!r}")
-            offset = (
-                home_offset(item.start)
-                if item.utc_offset is None
-                else _check_offset(item.utc_offset)
-            )
+            offset = home_offset.resolve(item.start, item.utc_offset)
         except Rejected as rejection:
             result.reject(index, rejection.code, rejection.message)
             continue

@@ -16,8 +16,9 @@ from itertools import islice
 from zoneinfo import ZoneInfo
 
 import psycopg
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
+from psycopg.pq import DiagnosticField, ExecStatus
 
 from metrics.catalog import BY_KEY
 from metrics.models import (
@@ -182,22 +183,39 @@ def samples_ingest(
     """Validate, convert and upsert samples in batches; refresh the touched rollups."""
     result = IngestResult()
     prepare = _RowMaker(user, import_job_id)
+    pipelined = connection.vendor == "postgresql" and not connection.in_atomic_block
+    writer = _PipelinedWriter() if pipelined else None
+
+    def finished(written: IngestResult) -> None:
+        # The resolved daily values of exactly the days this batch changed.
+        resolved_refresh(user=user, pairs=written.touched)
+        result.add(written)
+
     index = 0
-    for batch in _batches(records, batch_size):
-        rows: dict[tuple, Row] = {}
-        for record in batch:
-            try:
-                row = prepare(record)
-            except Rejected as rejection:
-                result.reject(index, rejection.code, rejection.message)
+    try:
+        for batch in _batches(records, batch_size):
+            rows: dict[tuple, Row] = {}
+            for record in batch:
+                try:
+                    row = prepare(record)
+                except Rejected as rejection:
+                    result.reject(index, rejection.code, rejection.message)
+                else:
+                    rows[row[:4]] = row  # the same key twice in a batch: the last one wins
+                index += 1
+            if not rows:
+                continue
+            if writer is None:
+                finished(_upsert_samples(list(rows.values())))
             else:
-                rows[row[:4]] = row  # the same key twice in a batch: the last one wins
-            index += 1
-        if rows:
-            written = _upsert_samples(list(rows.values()))
-            # The resolved daily values of exactly the days this batch changed.
-            resolved_refresh(user=user, pairs=written.touched)
-            result.add(written)
+                for written in writer.submit(list(rows.values())):
+                    finished(written)
+        if writer is not None:
+            for written in writer.collect():
+                finished(written)
+    finally:
+        if writer is not None:
+            writer.close()
     return result
 
 
@@ -291,8 +309,9 @@ ON CONFLICT (data_source_id, metric, day) DO UPDATE
         last_start = GREATEST(r.last_start, EXCLUDED.last_start)
 """
 # The local day of a sample, in SQL (see local_day()).
+_SLEEP_IDS = "ARRAY[" + ",".join(str(i) for i in sorted(SLEEP_CATEGORY_IDS)) + "]"
 _LOCAL_DAY = (
-    '((CASE WHEN {t}.metric = ANY(%(sleep)s) THEN {t}."end" ELSE {t}.start END)'
+    "((CASE WHEN {t}.metric = ANY(" + _SLEEP_IDS + ') THEN {t}."end" ELSE {t}.start END)'
     " AT TIME ZONE 'UTC' + make_interval(mins => {t}.utc_offset))::date"
 )
 _KEY_MATCH = (
@@ -423,47 +442,68 @@ def _series_state(raw, by_series) -> str:
     return state or "new"
 
 
+_TOUCHED_DAYS_SQL = (
+    "SELECT metric, day FROM metrics_touched_days"
+    " UNION SELECT metric, day FROM metrics_rollup_increments"
+)
+
+
+def _stage(cursor, rows: list[Row]) -> str:
+    """Open the batch's transaction and COPY the rows into the staging table, unless they
+    are all stored already ("same"). Returns the batch's state (_compare_with_stored)."""
+    state = _compare_with_stored(cursor, rows)
+    if state == "same":
+        return state
+    # The batch is idempotent and re-runnable: a server crash may lose the last few
+    # hundred milliseconds of commits (never half a batch), and the next run redoes them.
+    cursor.execute("SET LOCAL synchronous_commit = off")
+    # Every join in a batch probes the sample table's key with a few thousand staged
+    # rows; never let the planner hash or merge-join against a scan of the whole table.
+    cursor.execute("SET LOCAL enable_hashjoin = off")
+    cursor.execute("SET LOCAL enable_mergejoin = off")
+    cursor.execute(_STAGE_SQL)
+    cursor.execute(_TOUCHED_SQL)
+    cursor.execute(_INCREMENTS_SQL)
+    # Empty already after a commit; this covers a batch nested in an outer transaction.
+    cursor.execute("TRUNCATE metrics_sample_stage, metrics_touched_days, metrics_rollup_increments")
+    with cursor.copy("COPY metrics_sample_stage FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["int4", "int2", "timestamptz", "timestamptz", "float8", "int2", "int8"])
+        for row in rows:
+            copy.write_row(row)
+    return state
+
+
+def _tail(state: str) -> list[str]:
+    """The statements that merge a staged batch and refresh its rollups, in the order
+    their answers are read: (created, updated), rollups added to, rollups recomputed,
+    the (metric, day) pairs touched."""
+    return [
+        _INSERT_ONLY_SQL if state == "new" else _MERGE_SQL,
+        _APPLY_INCREMENTS_SQL,
+        _ROLLUP_SQL,
+        _TOUCHED_DAYS_SQL,
+    ]
+
+
 def _upsert_samples_postgres(rows: list[Row]) -> IngestResult:
-    params = {"sleep": sorted(SLEEP_CATEGORY_IDS)}
+    """One batch, on Django's connection (inside any transaction the caller holds)."""
     with transaction.atomic(), connection.cursor() as cursor:
-        state = _compare_with_stored(cursor, rows)
+        state = _stage(cursor.cursor, rows)
         if state == "same":
             return IngestResult(unchanged=len(rows))
-        # The batch is idempotent and re-runnable: a server crash may lose the last few
-        # hundred milliseconds of commits (never half a batch), and the next run redoes them.
-        cursor.execute("SET LOCAL synchronous_commit = off")
-        # Every join in a batch probes the sample table's key with a few thousand staged
-        # rows; never let the planner hash or merge-join against a scan of the whole table.
-        cursor.execute("SET LOCAL enable_hashjoin = off")
-        cursor.execute("SET LOCAL enable_mergejoin = off")
-        cursor.execute(_STAGE_SQL)
-        cursor.execute(_TOUCHED_SQL)
-        cursor.execute(_INCREMENTS_SQL)
-        # Empty already after a commit; this covers a batch nested in an outer transaction.
-        cursor.execute(
-            "TRUNCATE metrics_sample_stage, metrics_touched_days, metrics_rollup_increments"
-        )
-        raw = cursor.cursor  # psycopg's own cursor, for COPY
-        with raw.copy("COPY metrics_sample_stage FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(["int4", "int2", "timestamptz", "timestamptz", "float8", "int2", "int8"])
-            for row in rows:
-                copy.write_row(row)
-        merge = _INSERT_ONLY_SQL if state == "new" else _MERGE_SQL
+        merge, apply, rollup, touched_sql = _tail(state)
         try:
             with transaction.atomic():
-                cursor.execute(merge, params)
+                cursor.execute(merge)
         except IntegrityError:  # another writer inserted some of these rows meanwhile
             cursor.execute("TRUNCATE metrics_touched_days, metrics_rollup_increments")
-            cursor.execute(_MERGE_ON_CONFLICT_SQL, params)
+            cursor.execute(_MERGE_ON_CONFLICT_SQL)
         created, updated = cursor.fetchone()
-        cursor.execute(_APPLY_INCREMENTS_SQL)
+        cursor.execute(apply)
         days = cursor.rowcount
-        cursor.execute(_ROLLUP_SQL, params)
+        cursor.execute(rollup)
         days += cursor.rowcount
-        cursor.execute(
-            "SELECT metric, day FROM metrics_touched_days"
-            " UNION SELECT metric, day FROM metrics_rollup_increments"
-        )
+        cursor.execute(touched_sql)
         touched = set(cursor.fetchall())
     return IngestResult(
         created=created,
@@ -472,6 +512,97 @@ def _upsert_samples_postgres(rows: list[Row]) -> IngestResult:
         days_refreshed=days,
         touched=touched,
     )
+
+
+class _PipelinedWriter:
+    """Writes batches on a connection of its own and overlaps each batch's merge with the
+    validation of the next: after the COPY, the merge, the rollup refresh and the COMMIT
+    are sent without waiting (libpq's asynchronous query), PostgreSQL works on them while
+    this thread prepares the next batch, and the answers are read just before the next
+    COPY. Used on PostgreSQL outside any transaction (a caller's transaction could not
+    see this connection's writes)."""
+
+    def __init__(self):
+        self.conn = connection.get_new_connection(connection.get_connection_params())
+        self.conn.autocommit = True
+        # As Django's connections: times come back in UTC (cheap to decode and compare).
+        self.conn.execute("SET TIME ZONE 'UTC'")
+        self.pending: tuple[list[Row], str] | None = None
+
+    def submit(self, rows: list[Row]) -> list[IngestResult]:
+        """Starts this batch; returns the results of the batches finished meanwhile."""
+        done = self.collect()
+        with self.conn.cursor() as cursor:
+            cursor.execute("BEGIN")
+            state = _stage(cursor, rows)
+            if state == "same":
+                cursor.execute("COMMIT")
+                return [*done, IngestResult(unchanged=len(rows))]
+        script = ";\n".join([*_tail(state), "COMMIT"])
+        self.conn.pgconn.send_query(script.encode())
+        self.pending = (rows, state)
+        return done
+
+    def collect(self) -> list[IngestResult]:
+        if self.pending is None:
+            return []
+        rows, _ = self.pending
+        self.pending = None
+        answers = []
+        while (answer := self.conn.pgconn.get_result()) is not None:
+            answers.append(answer)
+        failed = next((a for a in answers if a.status == ExecStatus.FATAL_ERROR), None)
+        if failed is not None:
+            self.conn.execute("ROLLBACK")
+            if failed.error_field(DiagnosticField.SQLSTATE) != b"23505":
+                message = failed.error_message.decode(errors="replace")
+                raise DatabaseError(f"sample batch failed: {message}")
+            # A concurrent writer inserted some of these rows: redo with ON CONFLICT.
+            return [self._redo_on_conflict(rows)]
+        merged, applied, rolled, touched = answers[:4]
+        created, updated = int(merged.get_value(0, 0)), int(merged.get_value(0, 1))
+        return [
+            IngestResult(
+                created=created,
+                updated=updated,
+                unchanged=len(rows) - created - updated,
+                days_refreshed=int(applied.command_tuples) + int(rolled.command_tuples),
+                touched={
+                    (
+                        int(touched.get_value(i, 0)),
+                        date.fromisoformat(touched.get_value(i, 1).decode()),
+                    )
+                    for i in range(touched.ntuples)
+                },
+            )
+        ]
+
+    def _redo_on_conflict(self, rows: list[Row]) -> IngestResult:
+        with self.conn.transaction(), self.conn.cursor() as cursor:
+            _stage(cursor, rows)
+            cursor.execute(_MERGE_ON_CONFLICT_SQL)
+            created, updated = cursor.fetchone()
+            cursor.execute(_APPLY_INCREMENTS_SQL)
+            days = cursor.rowcount
+            cursor.execute(_ROLLUP_SQL)
+            days += cursor.rowcount
+            cursor.execute(_TOUCHED_DAYS_SQL)
+            touched = set(cursor.fetchall())
+        return IngestResult(
+            created=created,
+            updated=updated,
+            unchanged=len(rows) - created - updated,
+            days_refreshed=days,
+            touched=touched,
+        )
+
+    def close(self) -> None:
+        try:
+            if self.pending is not None:  # an exception left a batch in flight
+                while self.conn.pgconn.get_result() is not None:
+                    pass
+        finally:
+            self.conn.close()
 
 
 def _upsert_samples_orm(rows: list[Row]) -> IngestResult:

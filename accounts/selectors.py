@@ -12,11 +12,12 @@ def access_token_for_raw(raw: str) -> PersonalAccessToken | None:
     """The active token matching a raw `hh_<prefix>_<secret>` string, or None."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    token = (
-        PersonalAccessToken.objects.select_related("user")
-        .filter(token_hash=token_hash(raw), revoked_at__isnull=True)
-        .first()
-    )
-    if token is None or token.is_expired or not token.user.is_active:
+    try:
+        token = PersonalAccessToken.objects.select_related("user").get(
+            token_hash=token_hash(raw), revoked_at__isnull=True
+        )
+    except PersonalAccessToken.DoesNotExist:
+        return None
+    if token.is_expired or not token.user.is_active:
         return None
     return token

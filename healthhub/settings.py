@@ -128,6 +128,11 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
         "DATABASE_CONNECT_TIMEOUT", default=5
     )
+    # Output formats the raw-series SQL relies on (ISO dates, shortest exact floats),
+    # whatever the server's defaults; no JIT (compiling costs more than it saves here).
+    DATABASES["default"]["OPTIONS"]["options"] = (
+        "-c DateStyle=ISO,YMD -c extra_float_digits=1 -c jit=off"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMBEDDED = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 

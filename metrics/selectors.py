@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import QuerySet
 from psycopg.adapt import Loader
 
@@ -389,17 +389,6 @@ _RAW_SQL = """
      ) AS p
      WHERE usual.first_offset IS NOT NULL
 """
-# The aggregate relies on its ordered input: read the key in index order (no bitmap scan
-# and re-sort). ISO DateStyle and shortest exact float output whatever the server's defaults.
-# No JIT: compiling costs more than it saves on string building (long ranges would pay it).
-_RAW_SETTINGS_SQL = (
-    "SET LOCAL enable_bitmapscan = off; SET LOCAL jit = off; "
-    "SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL extra_float_digits = 1"
-)
-_RAW_SETTINGS_RESET_SQL = (
-    "SET LOCAL enable_bitmapscan = DEFAULT; SET LOCAL jit = DEFAULT; "
-    "SET LOCAL DateStyle = DEFAULT; SET LOCAL extra_float_digits = DEFAULT"
-)
 
 
 class _TextAsBytes(Loader):
@@ -445,14 +434,12 @@ def raw_series_json_for_user(
         last_text=_offset_sql("last_offset"),
         row_text=_offset_sql("s.utc_offset"),
     )
-    nested = connection.in_atomic_block
-    with transaction.atomic(), connection.cursor() as cursor:
+    # The connection's options (settings.py) fix the output formats this relies on (ISO
+    # DateStyle, shortest exact floats) and turn JIT off.
+    with connection.cursor() as cursor:
         cursor.cursor.adapters.register_loader("text", _TextAsBytes)  # this cursor only
-        cursor.execute(_RAW_SETTINGS_SQL)
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-        if nested:  # leave the caller's transaction its own settings
-            cursor.execute(_RAW_SETTINGS_RESET_SQL)
     parts = []
     for source_id, body in sorted(rows):  # few rows: cheaper than sorting in SQL
         parts += [b',{"data_source":%d,"points":[["' % source_id, body.replace(b" ", b"T"), b"]]}"]

@@ -491,7 +491,7 @@ def _upsert_samples_postgres(rows: list[Row]) -> IngestResult:
         state = _stage(cursor.cursor, rows)
         if state == "same":
             return IngestResult(unchanged=len(rows))
-        merge, apply, rollup, touched_sql = _tail(state)
+        merge = _tail(state)[0]
         try:
             with transaction.atomic():
                 cursor.execute(merge)
@@ -499,18 +499,22 @@ def _upsert_samples_postgres(rows: list[Row]) -> IngestResult:
             cursor.execute("TRUNCATE metrics_touched_days, metrics_rollup_increments")
             cursor.execute(_MERGE_ON_CONFLICT_SQL)
         created, updated = cursor.fetchone()
-        cursor.execute(apply)
-        days = cursor.rowcount
-        cursor.execute(rollup)
-        days += cursor.rowcount
-        cursor.execute(touched_sql)
-        touched = set(cursor.fetchall())
+        return _after_merge(cursor, len(rows), created, updated)
+
+
+def _after_merge(cursor, count: int, created: int, updated: int) -> IngestResult:
+    """Refresh the merged batch's rollups; the batch's result with the days it touched."""
+    cursor.execute(_APPLY_INCREMENTS_SQL)
+    days = cursor.rowcount
+    cursor.execute(_ROLLUP_SQL)
+    days += cursor.rowcount
+    cursor.execute(_TOUCHED_DAYS_SQL)
     return IngestResult(
         created=created,
         updated=updated,
-        unchanged=len(rows) - created - updated,
+        unchanged=count - created - updated,
         days_refreshed=days,
-        touched=touched,
+        touched=set(cursor.fetchall()),
     )
 
 
@@ -582,19 +586,7 @@ class _PipelinedWriter:
             _stage(cursor, rows)
             cursor.execute(_MERGE_ON_CONFLICT_SQL)
             created, updated = cursor.fetchone()
-            cursor.execute(_APPLY_INCREMENTS_SQL)
-            days = cursor.rowcount
-            cursor.execute(_ROLLUP_SQL)
-            days += cursor.rowcount
-            cursor.execute(_TOUCHED_DAYS_SQL)
-            touched = set(cursor.fetchall())
-        return IngestResult(
-            created=created,
-            updated=updated,
-            unchanged=len(rows) - created - updated,
-            days_refreshed=days,
-            touched=touched,
-        )
+            return _after_merge(cursor, len(rows), created, updated)
 
     def close(self) -> None:
         try:

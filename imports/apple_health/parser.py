@@ -1,0 +1,393 @@
+"""Streaming parser for Apple Health's export.xml (or export.zip), with no DOM and no
+entity expansion: the document's DOCTYPE is dropped before parsing (so no DTD, broken or
+not, and no entity declaration ever reaches the parser), stray control characters are
+blanked, and a malformed region is reported with its line number and skipped: parsing
+resumes at the next record.
+
+It yields batches of normalized records (metrics.schemas) and keeps a report: records
+per type, unknown types (counted, never silently dropped), malformed regions.
+"""
+
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import IO
+from xml.parsers import expat
+
+from imports.apple_health.mapping import (
+    FRACTION_METRICS,
+    MINDFUL_TYPE,
+    QUANTITY_METRICS,
+    SLEEP_STAGES,
+    SLEEP_TYPE,
+    TYPE_UNITS,
+    UNIT_ALIASES,
+    WORKOUT_TYPES,
+)
+from metrics.models import SleepStage
+from metrics.schemas import SampleIn, SleepSessionIn, SourceRef, StageIn, WorkoutIn
+from metrics.units import convert
+
+KIND = "apple_health"
+CHUNK = 1 << 20
+SLEEP_GAP = timedelta(hours=2)  # stage records further apart than this: another session
+# XML 1.0 forbids these; Apple exports sometimes contain them (in names and metadata).
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_DOCTYPE = re.compile(rb"<!DOCTYPE.*?\]\s*>|<!DOCTYPE[^\[>]*>", re.DOTALL)
+_RESUME = re.compile(rb"<(?:Record|Correlation|Workout|ActivitySummary)[\s>/]")
+# Device strings: "<<HKDevice: 0x..>, name:Apple Watch, ..., hardware:Watch6,2, software:10.3>"
+_HARDWARE = re.compile(r"hardware:(.+?)(?:, |>|$)")
+_MODEL = re.compile(r"model:(.+?)(?:, |>|$)")
+_ROOT = b"<HealthData>"
+
+EXPECTED_MEMBERS = re.compile(
+    r"^apple_health_export/(export\.xml|export_cda\.xml|workout-routes/[^/]+\.gpx"
+    r"|electrocardiograms/[^/]+\.csv)$"
+)
+
+
+class MalformedExport(ValueError):
+    """The file cannot be read as an Apple Health export at all."""
+
+
+@dataclass
+class ParseReport:
+    records: int = 0
+    bytes_read: int = 0
+    types: Counter = field(default_factory=Counter)
+    unknown_types: Counter = field(default_factory=Counter)
+    malformed: list[dict] = field(default_factory=list)  # {"line", "message"}
+    skipped: Counter = field(default_factory=Counter)  # reason -> count
+
+    def as_dict(self) -> dict:
+        return {
+            "records": self.records,
+            "bytes_read": self.bytes_read,
+            "types": dict(self.types),
+            "unknown_types": dict(self.unknown_types),
+            "malformed": self.malformed[:100],
+            "malformed_count": len(self.malformed),
+            "skipped": dict(self.skipped),
+        }
+
+
+def parse_apple_date(text: str) -> tuple[datetime, int]:
+    """'2024-03-10 07:15:00 -0800' -> (aware UTC datetime, offset in minutes)."""
+    try:
+        local = datetime(
+            int(text[0:4]), int(text[5:7]), int(text[8:10]),
+            int(text[11:13]), int(text[14:16]), int(text[17:19]), tzinfo=UTC,
+        )
+        sign = -1 if text[20] == "-" else 1
+        offset = sign * (int(text[21:23]) * 60 + int(text[23:25]))
+    except (ValueError, IndexError) as exc:
+        raise ValueError(f"unreadable date {text!r}") from exc
+    return local - timedelta(minutes=offset), offset
+
+
+def _source(attrs: dict) -> SourceRef:
+    device = attrs.get("device", "")
+    model = _HARDWARE.search(device) or _MODEL.search(device)
+    return SourceRef(KIND, attrs.get("sourceName", "").strip(),
+                     model.group(1).strip() if model else "")
+
+
+class _State:
+    """What the expat handlers build while a document streams through."""
+
+    def __init__(self, report: ParseReport):
+        self.report = report
+        self.out: list = []
+        self.workout: dict | None = None
+        self.sleep: dict[SourceRef, dict] = {}
+        self.sources: dict[tuple, SourceRef] = {}
+
+    # -- elements -----------------------------------------------------------------------
+
+    def start(self, name: str, attrs: dict) -> None:
+        if name == "Record":
+            self.report.records += 1
+            kind = attrs.get("type", "")
+            self.report.types[kind] += 1
+            try:
+                self.record(kind, attrs)
+            except (ValueError, KeyError) as exc:
+                self.report.skipped[f"{kind}: {exc}"[:120]] += 1
+        elif name == "Workout":
+            self.report.records += 1
+            self.report.types["Workout"] += 1
+            self.workout = {"attrs": attrs, "stats": {}, "route": None}
+        elif name == "WorkoutStatistics" and self.workout is not None:
+            self.workout["stats"][attrs.get("type", "")] = attrs
+        elif name == "FileReference" and self.workout is not None:
+            self.workout["route"] = attrs.get("path")
+        elif name == "ActivitySummary":
+            self.report.records += 1
+            self.report.types["ActivitySummary"] += 1
+            self.activity_summary(attrs)
+        elif name == "Correlation":
+            self.report.types[attrs.get("type", "Correlation")] += 1
+
+    def end(self, name: str) -> None:
+        if name == "Workout" and self.workout is not None:
+            try:
+                self.finish_workout(self.workout)
+            except (ValueError, KeyError) as exc:
+                self.report.skipped[f"Workout: {exc}"[:120]] += 1
+            self.workout = None
+
+    def source(self, attrs: dict) -> SourceRef:
+        key = (attrs.get("sourceName", ""), attrs.get("device", ""))
+        ref = self.sources.get(key)
+        if ref is None:
+            ref = self.sources[key] = _source(attrs)
+        return ref
+
+    def record(self, kind: str, attrs: dict) -> None:
+        metric = QUANTITY_METRICS.get(kind)
+        if metric is not None:
+            start, offset = parse_apple_date(attrs["startDate"])
+            end, _ = parse_apple_date(attrs["endDate"])
+            value = float(attrs["value"])
+            unit = TYPE_UNITS.get(kind) or attrs.get("unit", "")
+            unit = UNIT_ALIASES.get(unit, unit)
+            if metric in FRACTION_METRICS and unit == "%" and value <= 1.0:
+                unit = "1"  # Apple writes 0.97 with the unit "%"
+            self.out.append(SampleIn(metric, start, end, value, unit, self.source(attrs), offset))
+        elif kind == SLEEP_TYPE:
+            self.sleep_interval(attrs)
+        elif kind == MINDFUL_TYPE:
+            start, offset = parse_apple_date(attrs["startDate"])
+            end, _ = parse_apple_date(attrs["endDate"])
+            minutes = (end - start).total_seconds() / 60
+            self.out.append(SampleIn("mindful_minutes", start, end, minutes, "min",
+                                     self.source(attrs), offset))
+        else:
+            self.report.unknown_types[kind] += 1
+
+    def activity_summary(self, attrs: dict) -> None:
+        stand = attrs.get("appleStandHours")
+        if not stand:
+            return
+        day = date.fromisoformat(attrs["dateComponents"])
+        start = datetime.combine(day, time(), UTC)
+        # The summary carries no offset: the user's home zone decides (utc_offset None),
+        # and the interval is that local day.
+        self.out.append(SampleIn("stand_hours", start, start, float(stand), "h",
+                                 SourceRef(KIND, "Activity"), None))
+
+    # -- sleep: stage records of one source become sessions --------------------------------
+
+    def sleep_interval(self, attrs: dict) -> None:
+        stage = SLEEP_STAGES.get(attrs.get("value", ""))
+        if stage is None:
+            self.report.skipped[f"sleep value {attrs.get('value')!r}"[:120]] += 1
+            return
+        start, _ = parse_apple_date(attrs["startDate"])
+        end, end_offset = parse_apple_date(attrs["endDate"])
+        source = self.source(attrs)
+        current = self.sleep.get(source)
+        if current is not None and start > current["end"] + SLEEP_GAP:
+            self.finish_sleep(source)
+            current = None
+        if current is None:
+            current = self.sleep[source] = {
+                "start": start, "end": end, "offset": end_offset, "stages": []
+            }
+        current["start"] = min(current["start"], start)
+        if end >= current["end"]:
+            current["end"], current["offset"] = end, end_offset
+        if stage != SleepStage.IN_BED:
+            current["stages"].append(StageIn(stage, start, end))
+
+    def finish_sleep(self, source: SourceRef) -> None:
+        session = self.sleep.pop(source)
+        self.out.append(SleepSessionIn(
+            source=source, start=session["start"], end=session["end"],
+            stages=tuple(sorted(session["stages"], key=lambda s: s.start)),
+            utc_offset=session["offset"],
+        ))
+
+    def finish_all_sleep(self) -> None:
+        for source in list(self.sleep):
+            self.finish_sleep(source)
+
+    # -- workouts -------------------------------------------------------------------------
+
+    def finish_workout(self, workout: dict) -> None:
+        attrs, stats = workout["attrs"], workout["stats"]
+        kind = attrs.get("workoutActivityType", "")
+        activity = WORKOUT_TYPES.get(kind, "other")
+        if kind not in WORKOUT_TYPES:
+            self.report.unknown_types[kind] += 1
+        start, offset = parse_apple_date(attrs["startDate"])
+        end, _ = parse_apple_date(attrs["endDate"])
+
+        def stat(suffix: str, key: str, to: str, default=None):
+            entry = stats.get(f"HKQuantityTypeIdentifier{suffix}")
+            if entry is None or key not in entry:
+                return default
+            unit = UNIT_ALIASES.get(entry.get("unit", to), entry.get("unit", to))
+            return convert(float(entry[key]), unit, to)
+
+        distance = None
+        for suffix in ("DistanceWalkingRunning", "DistanceCycling", "DistanceSwimming"):
+            distance = stat(suffix, "sum", "m", distance)
+        if distance is None and attrs.get("totalDistance"):  # exports before iOS 16
+            distance = convert(float(attrs["totalDistance"]),
+                               attrs.get("totalDistanceUnit", "km"), "m")
+        energy = stat("ActiveEnergyBurned", "sum", "kcal")
+        if energy is None and attrs.get("totalEnergyBurned"):
+            energy = convert(float(attrs["totalEnergyBurned"]),
+                             attrs.get("totalEnergyBurnedUnit", "kcal").replace("Cal", "kcal"),
+                             "kcal")
+        self.out.append(WorkoutIn(
+            source=self.source(attrs), activity_type=activity, start=start, end=end,
+            utc_offset=offset, distance_m=distance, energy_kcal=energy,
+            heart_rate_avg=stat("HeartRate", "average", "/min"),
+            heart_rate_max=stat("HeartRate", "maximum", "/min"),
+            route=workout["route"] and [{"file": workout["route"]}],
+        ))
+
+
+def _new_parser(state: _State) -> expat.XMLParserType:
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.ordered_attributes = False
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+    def refuse_entities(*args):
+        raise expat.ExpatError("entity declarations are not allowed")
+
+    parser.EntityDeclHandler = refuse_entities
+    parser.ExternalEntityRefHandler = lambda *args: 0  # never fetch anything
+    parser.StartElementHandler = state.start
+    parser.EndElementHandler = state.end
+    return parser
+
+
+def parse_export_xml(
+    stream: IO[bytes], *, batch: int = 20_000, report: ParseReport | None = None
+) -> Iterator[list]:
+    """Stream an export.xml; yield lists of SampleIn / SleepSessionIn / WorkoutIn."""
+    report = report or ParseReport()
+    state = _State(report)
+    reader = _Reader(stream, report)
+    pending = reader.first()
+    newlines_before = reader.stripped_newlines  # lines of input before `pending`
+    parser, fed = _new_parser(state), 0
+    resyncing, eof = False, False
+    while True:
+        if resyncing:
+            found = _RESUME.search(pending, 1)
+            if found is None:
+                if eof:
+                    break
+                newlines_before += pending.count(b"\n")
+                pending, eof = reader.next()
+                continue
+            newlines_before += pending.count(b"\n", 0, found.start())
+            pending = pending[found.start():]
+            parser, fed = _new_parser(state), len(_ROOT)
+            parser.Parse(_ROOT, False)
+            resyncing = False
+        try:
+            parser.Parse(pending, eof)
+        except expat.ExpatError as exc:
+            where = max(0, parser.ErrorByteIndex - fed)
+            line = newlines_before + pending.count(b"\n", 0, where) + 1
+            report.malformed.append({"line": line, "message": expat.ErrorString(exc.code)})
+            newlines_before += pending.count(b"\n", 0, where)
+            pending, resyncing = pending[where:], True
+            continue
+        if eof:
+            break
+        fed += len(pending)
+        newlines_before += pending.count(b"\n")
+        if len(state.out) >= batch:
+            out, state.out = state.out, []
+            yield out
+        pending, eof = reader.next()
+    state.finish_all_sleep()
+    if state.out:
+        yield state.out
+
+
+class _Reader:
+    """Chunks of the raw stream, control characters blanked; the first chunk without its
+    DOCTYPE (whose newlines are remembered, for line numbers)."""
+
+    def __init__(self, stream: IO[bytes], report: ParseReport):
+        self.stream, self.report = stream, report
+        self.stripped_newlines = 0
+
+    def _read(self) -> bytes:
+        chunk = self.stream.read(CHUNK)
+        self.report.bytes_read += len(chunk)
+        return _CONTROL.sub(b" ", chunk)
+
+    def first(self) -> bytes:
+        head = b""
+        while b"<HealthData" not in head:
+            chunk = self._read()
+            if not chunk or len(head) > 64 * CHUNK:
+                raise MalformedExport("this is not an Apple Health export (no <HealthData>)")
+            head += chunk
+        doctype = _DOCTYPE.search(head)
+        if doctype is not None and doctype.start() < head.index(b"<HealthData"):
+            self.stripped_newlines = head.count(b"\n", doctype.start(), doctype.end())
+            head = head[: doctype.start()] + head[doctype.end():]
+        return head
+
+    def next(self) -> tuple[bytes, bool]:
+        chunk = self._read()
+        return chunk, not chunk
+
+
+def open_export(path) -> tuple[IO[bytes], zipfile.ZipFile | None]:
+    """The export.xml stream of an export.zip (read from the member, never unpacked) or
+    of a bare export.xml. Raises MalformedExport for anything else or anything unsafe."""
+    if not zipfile.is_zipfile(path):
+        return open(path, "rb"), None
+    archive = zipfile.ZipFile(path)
+    try:
+        member = check_archive(archive)
+        return archive.open(member), archive
+    except Exception:
+        archive.close()
+        raise
+
+
+MAX_XML_BYTES = 16 * 1024**3
+MAX_RATIO = 100
+MAX_MEMBERS = 100_000
+
+
+def check_archive(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
+    """Zip-bomb and path checks from the central directory, before inflating anything:
+    the member count, declared sizes and compression ratios, no links, no absolute or
+    parent paths. Returns export.xml's entry."""
+    infos = archive.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise MalformedExport(f"the archive has {len(infos)} members; at most {MAX_MEMBERS}")
+    export = None
+    total = 0
+    for info in infos:
+        name = info.filename
+        if name.startswith(("/", "\\")) or ".." in name.split("/") or ":" in name:
+            raise MalformedExport(f"unsafe path in the archive: {name!r}")
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise MalformedExport(f"symbolic link in the archive: {name!r}")
+        total += info.file_size
+        if info.file_size > 100 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise MalformedExport(f"{name!r} inflates more than {MAX_RATIO}x: refused")
+        if name.endswith("/export.xml") and EXPECTED_MEMBERS.match(name):
+            export = info
+    if total > MAX_XML_BYTES:
+        raise MalformedExport("the archive declares more than 16 GiB uncompressed: refused")
+    if export is None:
+        raise MalformedExport("no apple_health_export/export.xml in the archive")
+    return export

@@ -1,0 +1,272 @@
+"""The streaming Apple Health parser on small hand-written exports with the real format's
+quirks: the internal DTD, offsets in dates, fractions labelled %, varying units,
+correlations, sleep stages, workouts, control characters and malformed regions."""
+
+import io
+import zipfile
+from datetime import UTC, datetime
+
+import pytest
+
+from imports.apple_health.parser import (
+    MalformedExport,
+    ParseReport,
+    check_archive,
+    parse_apple_date,
+    parse_export_xml,
+)
+from metrics.schemas import SampleIn, SleepSessionIn, WorkoutIn
+
+HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE HealthData [
+<!-- HealthKit Export Version: 13 -->
+<!ELEMENT HealthData (ExportDate,Me,(Record|Correlation|Workout|ActivitySummary)*)>
+<!ATTLIST HealthData locale CDATA #REQUIRED>
+<!ELEMENT Record ((MetadataEntry|HeartRateVariabilityMetadataList)*)>
+<!ATTLIST Record type CDATA #REQUIRED unit CDATA #IMPLIED value CDATA #IMPLIED>
+]>
+<HealthData locale="en_US">
+ <ExportDate value="2024-03-10 07:15:00 -0800"/>
+ <Me HKCharacteristicTypeIdentifierBiologicalSex="HKBiologicalSexFemale"/>
+"""
+WATCH = (
+    'sourceName="Alice&#8217;s Apple Watch" sourceVersion="10.3" device="&lt;&lt;HKDevice: '
+    "0x1&gt;, name:Apple Watch, manufacturer:Apple Inc., model:Watch, hardware:Watch6,2, "
+    'software:10.3&gt;"'
+)
+PHONE = (
+    'sourceName="iPhone" device="&lt;&lt;HKDevice: 0x2&gt;, name:iPhone, hardware:iPhone15,2&gt;"'
+)
+
+
+def rec(kind, unit, value, start, end=None, src=WATCH, extra=""):
+    end = end or start
+    return (
+        f' <Record type="HKQuantityTypeIdentifier{kind}" {src} unit="{unit}" '
+        f'creationDate="{end}" startDate="{start}" endDate="{end}" value="{value}"{extra}/>\n'
+    )
+
+
+def sleep(value, start, end, src=WATCH):
+    return (
+        f' <Record type="HKCategoryTypeIdentifierSleepAnalysis" {src} startDate="{start}" '
+        f'endDate="{end}" value="HKCategoryValueSleepAnalysis{value}"/>\n'
+    )
+
+
+def export(body: str) -> bytes:
+    return (HEAD + body + "</HealthData>\n").encode()
+
+
+def parse(data: bytes, batch: int = 10_000):
+    report = ParseReport()
+    items = [i for b in parse_export_xml(io.BytesIO(data), batch=batch, report=report) for i in b]
+    return items, report
+
+
+def samples(items, metric=None):
+    return [i for i in items if isinstance(i, SampleIn) and (metric is None or i.metric == metric)]
+
+
+def test_dates_carry_their_offset():
+    moment, offset = parse_apple_date("2024-03-10 07:15:00 -0800")
+    assert moment == datetime(2024, 3, 10, 15, 15, tzinfo=UTC)
+    assert offset == -480
+    assert parse_apple_date("2024-06-01 09:00:00 +0200")[1] == 120
+
+
+def test_records_become_samples_with_source_device_units_and_offsets():
+    items, report = parse(
+        export(
+            rec("StepCount", "count", 812, "2024-03-01 08:05:00 -0800", "2024-03-01 08:15:00 -0800")
+            + rec(
+                "StepCount",
+                "count",
+                700,
+                "2024-03-01 08:05:00 -0800",
+                "2024-03-01 08:20:00 -0800",
+                src=PHONE,
+            )
+            + rec("OxygenSaturation", "%", "0.97", "2024-03-01 03:00:00 -0800")
+            + rec("BodyMass", "lb", "154.2", "2024-03-02 07:00:00 +0100")
+            + rec("DietaryEnergyConsumed", "kJ", "2092", "2024-03-02 12:00:00 +0100")
+            + rec(
+                "BloodGlucose",
+                "mmol&lt;180.1558800000541&gt;/L",
+                "5.5",
+                "2024-03-02 12:00:00 +0100",
+            )
+            + rec("HeartRate", "count/min", "61", "2024-03-02 12:00:00 +0100", extra=""),
+        )
+    )
+    steps = samples(items, "steps")
+    assert [(s.source.origin, s.source.device_model, s.value) for s in steps] == [
+        ("Alice\u2019s Apple Watch", "Watch6,2", 812.0),
+        ("iPhone", "iPhone15,2", 700.0),
+    ]
+    assert steps[0].start == datetime(2024, 3, 1, 16, 5, tzinfo=UTC)
+    assert steps[0].utc_offset == -480
+    spo2 = samples(items, "oxygen_saturation")[0]
+    assert (spo2.value, spo2.unit) == (0.97, "1")  # a fraction labelled "%"
+    assert samples(items, "body_mass")[0].unit == "lb"
+    assert samples(items, "body_mass")[0].utc_offset == 60
+    assert samples(items, "dietary_energy")[0].unit == "kJ"
+    assert samples(items, "blood_glucose")[0].unit == "mmol/L"
+    assert samples(items, "heart_rate")[0].unit == "/min"
+    assert report.records == 7
+    assert report.types["HKQuantityTypeIdentifierStepCount"] == 2
+
+
+def test_unknown_types_are_counted_not_dropped_silently():
+    _, report = parse(
+        export(
+            ' <Record type="HKQuantityTypeIdentifierEnvironmentalAudioExposure" unit="dBASPL" '
+            'value="62" startDate="2024-03-01 08:00:00 -0800" '
+            'endDate="2024-03-01 08:30:00 -0800"/>\n'
+            ' <Record type="HKCategoryTypeIdentifierHandwashingEvent" value="x" '
+            'startDate="2024-03-01 08:00:00 -0800" endDate="2024-03-01 08:00:20 -0800"/>\n'
+        )
+    )
+    assert report.unknown_types == {
+        "HKQuantityTypeIdentifierEnvironmentalAudioExposure": 1,
+        "HKCategoryTypeIdentifierHandwashingEvent": 1,
+    }
+
+
+def test_blood_pressure_correlation_yields_both_readings():
+    items, _ = parse(
+        export(
+            ' <Correlation type="HKCorrelationTypeIdentifierBloodPressure" sourceName="Withings" '
+            'startDate="2024-03-01 08:00:00 -0800" endDate="2024-03-01 08:00:00 -0800">\n'
+            + rec(
+                "BloodPressureSystolic",
+                "mmHg",
+                121,
+                "2024-03-01 08:00:00 -0800",
+                src='sourceName="Withings"',
+            )
+            + rec(
+                "BloodPressureDiastolic",
+                "mmHg",
+                79,
+                "2024-03-01 08:00:00 -0800",
+                src='sourceName="Withings"',
+            )
+            + " </Correlation>\n"
+        )
+    )
+    assert {(s.metric, s.value, s.unit) for s in samples(items)} == {
+        ("blood_pressure_systolic", 121.0, "mm[Hg]"),
+        ("blood_pressure_diastolic", 79.0, "mm[Hg]"),
+    }
+
+
+def test_sleep_stage_records_become_one_session_per_source_and_night():
+    items, _ = parse(
+        export(
+            sleep("InBed", "2024-03-01 23:00:00 -0800", "2024-03-02 07:00:00 -0800")
+            + sleep("AsleepCore", "2024-03-01 23:10:00 -0800", "2024-03-02 01:00:00 -0800")
+            + sleep("AsleepDeep", "2024-03-02 01:00:00 -0800", "2024-03-02 02:00:00 -0800")
+            + sleep("AsleepREM", "2024-03-02 02:00:00 -0800", "2024-03-02 03:00:00 -0800")
+            + sleep("Awake", "2024-03-02 03:00:00 -0800", "2024-03-02 03:10:00 -0800")
+            + sleep("Asleep", "2024-03-02 23:30:00 -0800", "2024-03-03 06:30:00 -0800")
+        )
+    )
+    nights = [i for i in items if isinstance(i, SleepSessionIn)]
+    assert len(nights) == 2
+    first = nights[0]
+    assert (first.start, first.end) == (
+        datetime(2024, 3, 2, 7, tzinfo=UTC),
+        datetime(2024, 3, 2, 15, tzinfo=UTC),
+    )
+    assert [s.stage for s in first.stages] == ["light", "deep", "rem", "awake"]
+    assert [s.stage for s in nights[1].stages] == ["asleep"]  # the pre-iOS 16 value
+
+
+def test_workouts_keep_their_statistics_and_route_reference():
+    items, _ = parse(
+        export(
+            f' <Workout workoutActivityType="HKWorkoutActivityTypeRunning" duration="32.5" '
+            f'durationUnit="min" {WATCH} startDate="2024-03-01 17:30:00 -0800" '
+            f'endDate="2024-03-01 18:02:30 -0800">\n'
+            '  <WorkoutEvent type="HKWorkoutEventTypeSegment" date="2024-03-01 17:30:00 -0800"/>\n'
+            '  <WorkoutStatistics type="HKQuantityTypeIdentifierDistanceWalkingRunning" '
+            'startDate="2024-03-01 17:30:00 -0800" endDate="2024-03-01 18:02:30 -0800" sum="5.12" '
+            'unit="km"/>\n'
+            '  <WorkoutStatistics type="HKQuantityTypeIdentifierActiveEnergyBurned" sum="401" '
+            'unit="Cal"/>\n'
+            '  <WorkoutStatistics type="HKQuantityTypeIdentifierHeartRate" average="151" '
+            'minimum="98" maximum="178" unit="count/min"/>\n'
+            '  <WorkoutRoute sourceName="x"><FileReference path="/workout-routes/route_1.gpx"/>'
+            "</WorkoutRoute>\n"
+            " </Workout>\n"
+        )
+    )
+    (run,) = [i for i in items if isinstance(i, WorkoutIn)]
+    assert run.activity_type == "running"
+    assert run.distance_m == pytest.approx(5120)
+    assert run.energy_kcal == pytest.approx(401)
+    assert (run.heart_rate_avg, run.heart_rate_max) == (151, 178)
+    assert run.utc_offset == -480
+    assert run.route == [{"file": "/workout-routes/route_1.gpx"}]
+
+
+def test_control_characters_are_blanked_and_a_malformed_region_is_skipped():
+    body = (
+        rec("StepCount", "count", 1, "2024-03-01 08:00:00 -0800")
+        + ' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="bad\x0bname" '
+        'unit="count" value="2" startDate="2024-03-01 09:00:00 -0800" '
+        'endDate="2024-03-01 09:00:00 -0800"/>\n'
+        + ' <Record type="HKQuantityTypeIdentifierStepCount" value="3" <<broken here\n'
+        + rec("StepCount", "count", 4, "2024-03-01 11:00:00 -0800")
+        + rec("StepCount", "count", 5, "2024-03-01 12:00:00 -0800")
+    )
+    items, report = parse(export(body))
+    assert [s.value for s in samples(items)] == [1, 2, 4, 5]
+    assert samples(items)[1].source.origin == "bad name"
+    assert len(report.malformed) == 1
+    assert report.malformed[0]["line"] == 14  # the broken record's line in the file
+    assert "not well-formed" in report.malformed[0]["message"]
+
+
+def test_entities_are_never_expanded():
+    bomb = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE HealthData [\n'
+        b'<!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">\n'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">\n'
+        b'<!ENTITY xxe SYSTEM "file:///etc/passwd">\n]>\n'
+        b'<HealthData locale="en">\n'
+        b' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="&b;&xxe;" '
+        b'unit="count" value="1" startDate="2024-03-01 08:00:00 -0800" '
+        b'endDate="2024-03-01 08:00:00 -0800"/>\n'
+        + rec("StepCount", "count", 9, "2024-03-01 10:00:00 -0800").encode()
+        + b"</HealthData>\n"
+    )
+    items, report = parse(bomb)
+    assert [s.value for s in samples(items)] == [9]  # the record using entities is skipped
+    assert "undefined entity" in report.malformed[0]["message"]
+
+
+def test_something_else_is_refused_clearly():
+    with pytest.raises(MalformedExport, match="not an Apple Health export"):
+        parse(b"<html><body>hello</body></html>")
+
+
+def _zip(entries: dict) -> zipfile.ZipFile:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    buffer.seek(0)
+    return zipfile.ZipFile(buffer)
+
+
+def test_archives_are_checked_before_anything_is_inflated():
+    good = _zip({"apple_health_export/export.xml": export("")})
+    assert check_archive(good).filename == "apple_health_export/export.xml"
+    with pytest.raises(MalformedExport, match="unsafe path"):
+        check_archive(_zip({"../evil.xml": b"x", "apple_health_export/export.xml": b"x"}))
+    with pytest.raises(MalformedExport, match="inflates more than 100x"):
+        check_archive(_zip({"apple_health_export/export.xml": b"0" * 2_000_000}))
+    with pytest.raises(MalformedExport, match=r"no apple_health_export/export\.xml"):
+        check_archive(_zip({"something.txt": b"x"}))

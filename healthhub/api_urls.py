@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from accounts.api.views import MeApi
+from imports.api import views as imports_api
 from metrics.api import views as metrics_api
 
 urlpatterns = [
@@ -26,4 +27,6 @@ urlpatterns = [
     path("workouts/<int:id>/", metrics_api.WorkoutDetailApi.as_view(), name="workout"),
     path("daily-summaries/", metrics_api.DailySummaryListApi.as_view(), name="daily_summaries"),
     path("", include("preferences.api.urls")),
+    path("imports/", imports_api.ImportListApi.as_view(), name="imports"),
+    path("imports/<int:job_id>/", imports_api.ImportDetailApi.as_view(), name="import"),
 ]

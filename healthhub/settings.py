@@ -348,6 +348,10 @@ SECURE_CSP = {
 }
 # Upload safety: anything above this streams to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = ["imports.uploads.CappedTemporaryFileUploadHandler"]
+# Largest accepted uploads: an export.zip, and a bare export.xml.
+IMPORT_MAX_ZIP_BYTES = env.int("IMPORT_MAX_ZIP_BYTES", default=2 * 1024**3)
+IMPORT_MAX_XML_BYTES = env.int("IMPORT_MAX_XML_BYTES", default=8 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Celery -----------------------------------------------------------------------------
@@ -387,6 +391,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.clear_expired_sessions_task",
         "schedule": 6 * 3600,
     },
+    "recover-imports": {"task": "imports.tasks.recover_imports_task", "schedule": 60},
 }
 # How often a worker writes its heartbeat, and how old it may be before /readyz fails.
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=15)

@@ -1,21 +1,44 @@
+import os
+import shutil
+import time
+import uuid
+import zipfile
 from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
-from imports.apple_health.parser import ParseReport, open_export, parse_export_xml
+from imports.apple_health.parser import (
+    MalformedExport,
+    ParseReport,
+    check_archive,
+    open_export,
+    parse_export_xml,
+)
 from imports.models import ImportJob
 from metrics.schemas import SampleIn, SleepSessionIn, WorkoutIn
 from metrics.services import samples_ingest, sleep_sessions_ingest, workouts_ingest
 
 
 def apple_health_import(
-    *, user, path, job: ImportJob | None = None,
+    *,
+    user,
+    path,
+    job: ImportJob | None = None,
     progress: Callable[[ParseReport], None] | None = None,
+    on_open: Callable[[int], None] | None = None,
 ) -> dict:
     """Parse an export.zip / export.xml as a stream and write it through the ingestion
     service. Idempotent: importing the same export again adds nothing."""
     report = ParseReport()
     stream, archive = open_export(path)
+    if on_open is not None:  # how many bytes there are to parse
+        on_open(export_size(path, archive))
     sleep: list[SleepSessionIn] = []
     workouts: list[WorkoutIn] = []
 
@@ -46,9 +69,162 @@ def apple_health_import(
         "sleep_sessions": slept.as_dict(),
         "workouts": trained.as_dict(),
     }
-    if job is not None:
-        job.counts = result
-        job.status = ImportJob.Status.SUCCEEDED
-        job.finished_at = timezone.now()
-        job.save(update_fields=["counts", "status", "finished_at"])
     return result
+
+
+def export_size(path, archive) -> int:
+    if archive is None:
+        return os.path.getsize(path)
+    return check_archive(archive).file_size
+
+
+# --- jobs: upload, run, cancel, recover --------------------------------------------------
+
+UPLOAD_DIR = "imports"
+
+
+class ImportRefused(ValueError):
+    """An upload that is not accepted (wrong type, too big, one already running)."""
+
+
+def import_job_start(*, user, uploaded, kind: str = ImportJob.Kind.APPLE_HEALTH) -> ImportJob:
+    """Check an uploaded file (already streamed to a temporary file by the upload
+    handler), store it under a server-generated name and queue its import."""
+    if ImportJob.objects.filter(user=user, status__in=ImportJob.ACTIVE).exists():
+        raise ImportRefused("An import is already running; wait for it or cancel it.")
+    head = uploaded.read(8)
+    uploaded.seek(0)
+    if head.startswith(b"PK\x03\x04"):
+        suffix, limit = ".zip", settings.IMPORT_MAX_ZIP_BYTES
+    elif head.lstrip().startswith(b"<?xml") or head.lstrip().startswith(b"<"):
+        suffix, limit = ".xml", settings.IMPORT_MAX_XML_BYTES
+    else:
+        raise ImportRefused("This is neither an export.zip nor an export.xml.")
+    if uploaded.size > limit:
+        raise ImportRefused(f"The file is larger than the {limit / 2**30:.0f} GB limit.")
+    relative = f"{UPLOAD_DIR}/{uuid.uuid4().hex}{suffix}"
+    target = Path(settings.MEDIA_ROOT) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = getattr(uploaded, "temporary_file_path", None)
+    if temporary is not None:
+        shutil.move(temporary(), target)
+    else:
+        with target.open("wb") as out:
+            for chunk in uploaded.chunks():
+                out.write(chunk)
+    if suffix == ".zip":
+        try:
+            with zipfile.ZipFile(target) as archive:
+                check_archive(archive)
+        except (zipfile.BadZipFile, MalformedExport) as exc:
+            target.unlink(missing_ok=True)
+            message = str(exc) if isinstance(exc, MalformedExport) else "The zip is damaged."
+            raise ImportRefused(message) from exc
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            user=user,
+            kind=kind,
+            file_path=relative,
+            size_bytes=target.stat().st_size,
+            original_name=Path(uploaded.name or "export").name[:255],
+        )
+        transaction.on_commit(lambda: _enqueue(job.id))
+    return job
+
+
+def _enqueue(job_id: int) -> None:
+    from imports.tasks import run_import_task
+
+    run_import_task.delay(job_id)
+
+
+class Cancelled(Exception):
+    pass
+
+
+def import_job_run(*, job_id: int) -> ImportJob | None:
+    """Run (or re-run, after a crash) one import. Idempotent: a re-run from the start of
+    the file adds only what is missing, so a killed worker loses nothing."""
+    claimed = ImportJob.objects.filter(id=job_id, status__in=ImportJob.ACTIVE).update(
+        status=ImportJob.Status.RUNNING,
+        heartbeat_at=timezone.now(),
+        started_at=Coalesce("started_at", Now()),
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return None  # finished, failed or cancelled meanwhile
+    job = ImportJob.objects.select_related("user").get(id=job_id)
+    last_beat = [0.0]
+
+    def progress(report: ParseReport) -> None:
+        now = time.monotonic()
+        if now - last_beat[0] < 1.0:
+            return
+        last_beat[0] = now
+        ImportJob.objects.filter(id=job_id).update(
+            bytes_processed=report.bytes_read,
+            records_processed=report.records,
+            heartbeat_at=timezone.now(),
+        )
+        if ImportJob.objects.filter(id=job_id, cancel_requested=True).exists():
+            raise Cancelled
+
+    def opened(size: int) -> None:
+        ImportJob.objects.filter(id=job_id).update(size_bytes=size)
+
+    path = Path(settings.MEDIA_ROOT) / job.file_path
+    try:
+        result = apple_health_import(
+            user=job.user, path=path, job=job, progress=progress, on_open=opened
+        )
+    except Cancelled:
+        ImportJob.objects.filter(id=job_id).update(
+            status=ImportJob.Status.CANCELLED, finished_at=timezone.now()
+        )
+        return ImportJob.objects.get(id=job_id)
+    except (MalformedExport, zipfile.BadZipFile, OSError, EOFError) as exc:
+        ImportJob.objects.filter(id=job_id).update(
+            status=ImportJob.Status.FAILED,
+            finished_at=timezone.now(),
+            error=f"{exc}"[:2000] or type(exc).__name__,
+        )
+        return ImportJob.objects.get(id=job_id)
+    parse = result["parse"]
+    ImportJob.objects.filter(id=job_id).update(
+        status=ImportJob.Status.SUCCEEDED,
+        finished_at=timezone.now(),
+        counts=result,
+        bytes_processed=parse["bytes_read"],
+        records_processed=parse["records"],
+    )
+    return ImportJob.objects.get(id=job_id)
+
+
+def import_job_cancel(*, user, job_id: int) -> ImportJob:
+    job = ImportJob.objects.get(user=user, id=job_id)
+    if job.status == ImportJob.Status.QUEUED:
+        ImportJob.objects.filter(id=job.id, status=ImportJob.Status.QUEUED).update(
+            status=ImportJob.Status.CANCELLED, finished_at=timezone.now(), cancel_requested=True
+        )
+    elif job.status == ImportJob.Status.RUNNING:
+        ImportJob.objects.filter(id=job.id).update(cancel_requested=True)
+    job.refresh_from_db()
+    return job
+
+
+STALE_AFTER = timedelta(minutes=3)
+
+
+def import_jobs_recover(*, now=None) -> list[int]:
+    """Re-queue imports whose worker died (no heartbeat for STALE_AFTER): the re-run is
+    idempotent. Called by beat every minute."""
+    now = now or timezone.now()
+    stale = list(
+        ImportJob.objects.filter(
+            status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+        ).values_list("id", flat=True)
+    )
+    for job_id in stale:
+        ImportJob.objects.filter(id=job_id).update(status=ImportJob.Status.QUEUED)
+        _enqueue(job_id)
+    return stale

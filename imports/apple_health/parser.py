@@ -78,8 +78,13 @@ def parse_apple_date(text: str) -> tuple[datetime, int]:
     """'2024-03-10 07:15:00 -0800' -> (aware UTC datetime, offset in minutes)."""
     try:
         local = datetime(
-            int(text[0:4]), int(text[5:7]), int(text[8:10]),
-            int(text[11:13]), int(text[14:16]), int(text[17:19]), tzinfo=UTC,
+            int(text[0:4]),
+            int(text[5:7]),
+            int(text[8:10]),
+            int(text[11:13]),
+            int(text[14:16]),
+            int(text[17:19]),
+            tzinfo=UTC,
         )
         sign = -1 if text[20] == "-" else 1
         offset = sign * (int(text[21:23]) * 60 + int(text[23:25]))
@@ -91,8 +96,9 @@ def parse_apple_date(text: str) -> tuple[datetime, int]:
 def _source(attrs: dict) -> SourceRef:
     device = attrs.get("device", "")
     model = _HARDWARE.search(device) or _MODEL.search(device)
-    return SourceRef(KIND, attrs.get("sourceName", "").strip(),
-                     model.group(1).strip() if model else "")
+    return SourceRef(
+        KIND, attrs.get("sourceName", "").strip(), model.group(1).strip() if model else ""
+    )
 
 
 class _State:
@@ -163,8 +169,9 @@ class _State:
             start, offset = parse_apple_date(attrs["startDate"])
             end, _ = parse_apple_date(attrs["endDate"])
             minutes = (end - start).total_seconds() / 60
-            self.out.append(SampleIn("mindful_minutes", start, end, minutes, "min",
-                                     self.source(attrs), offset))
+            self.out.append(
+                SampleIn("mindful_minutes", start, end, minutes, "min", self.source(attrs), offset)
+            )
         else:
             self.report.unknown_types[kind] += 1
 
@@ -176,8 +183,11 @@ class _State:
         start = datetime.combine(day, time(), UTC)
         # The summary carries no offset: the user's home zone decides (utc_offset None),
         # and the interval is that local day.
-        self.out.append(SampleIn("stand_hours", start, start, float(stand), "h",
-                                 SourceRef(KIND, "Activity"), None))
+        self.out.append(
+            SampleIn(
+                "stand_hours", start, start, float(stand), "h", SourceRef(KIND, "Activity"), None
+            )
+        )
 
     # -- sleep: stage records of one source become sessions --------------------------------
 
@@ -195,7 +205,10 @@ class _State:
             current = None
         if current is None:
             current = self.sleep[source] = {
-                "start": start, "end": end, "offset": end_offset, "stages": []
+                "start": start,
+                "end": end,
+                "offset": end_offset,
+                "stages": [],
             }
         current["start"] = min(current["start"], start)
         if end >= current["end"]:
@@ -205,11 +218,15 @@ class _State:
 
     def finish_sleep(self, source: SourceRef) -> None:
         session = self.sleep.pop(source)
-        self.out.append(SleepSessionIn(
-            source=source, start=session["start"], end=session["end"],
-            stages=tuple(sorted(session["stages"], key=lambda s: s.start)),
-            utc_offset=session["offset"],
-        ))
+        self.out.append(
+            SleepSessionIn(
+                source=source,
+                start=session["start"],
+                end=session["end"],
+                stages=tuple(sorted(session["stages"], key=lambda s: s.start)),
+                utc_offset=session["offset"],
+            )
+        )
 
     def finish_all_sleep(self) -> None:
         for source in list(self.sleep):
@@ -237,20 +254,30 @@ class _State:
         for suffix in ("DistanceWalkingRunning", "DistanceCycling", "DistanceSwimming"):
             distance = stat(suffix, "sum", "m", distance)
         if distance is None and attrs.get("totalDistance"):  # exports before iOS 16
-            distance = convert(float(attrs["totalDistance"]),
-                               attrs.get("totalDistanceUnit", "km"), "m")
+            distance = convert(
+                float(attrs["totalDistance"]), attrs.get("totalDistanceUnit", "km"), "m"
+            )
         energy = stat("ActiveEnergyBurned", "sum", "kcal")
         if energy is None and attrs.get("totalEnergyBurned"):
-            energy = convert(float(attrs["totalEnergyBurned"]),
-                             attrs.get("totalEnergyBurnedUnit", "kcal").replace("Cal", "kcal"),
-                             "kcal")
-        self.out.append(WorkoutIn(
-            source=self.source(attrs), activity_type=activity, start=start, end=end,
-            utc_offset=offset, distance_m=distance, energy_kcal=energy,
-            heart_rate_avg=stat("HeartRate", "average", "/min"),
-            heart_rate_max=stat("HeartRate", "maximum", "/min"),
-            route=workout["route"] and [{"file": workout["route"]}],
-        ))
+            energy = convert(
+                float(attrs["totalEnergyBurned"]),
+                attrs.get("totalEnergyBurnedUnit", "kcal").replace("Cal", "kcal"),
+                "kcal",
+            )
+        self.out.append(
+            WorkoutIn(
+                source=self.source(attrs),
+                activity_type=activity,
+                start=start,
+                end=end,
+                utc_offset=offset,
+                distance_m=distance,
+                energy_kcal=energy,
+                heart_rate_avg=stat("HeartRate", "average", "/min"),
+                heart_rate_max=stat("HeartRate", "maximum", "/min"),
+                route=workout["route"] and [{"file": workout["route"]}],
+            )
+        )
 
 
 def _new_parser(state: _State) -> expat.XMLParserType:
@@ -290,7 +317,7 @@ def parse_export_xml(
                 pending, eof = reader.next()
                 continue
             newlines_before += pending.count(b"\n", 0, found.start())
-            pending = pending[found.start():]
+            pending = pending[found.start() :]
             parser, fed = _new_parser(state), len(_ROOT)
             parser.Parse(_ROOT, False)
             resyncing = False
@@ -339,7 +366,7 @@ class _Reader:
         doctype = _DOCTYPE.search(head)
         if doctype is not None and doctype.start() < head.index(b"<HealthData"):
             self.stripped_newlines = head.count(b"\n", doctype.start(), doctype.end())
-            head = head[: doctype.start()] + head[doctype.end():]
+            head = head[: doctype.start()] + head[doctype.end() :]
         return head
 
     def next(self) -> tuple[bytes, bool]:

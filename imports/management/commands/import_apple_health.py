@@ -42,16 +42,21 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         parse, samples = result["parse"], result["samples"]
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS(
-            f"{parse['records']:,} records from {size / 2**20:,.1f} MiB in {elapsed:.1f} s: "
-            f"{samples['created']:,} new samples, {samples['updated']:,} updated, "
-            f"{samples['unchanged']:,} unchanged, {samples['rejected']:,} rejected; "
-            f"{result['sleep_sessions']['created']} new nights, "
-            f"{result['workouts']['created']} new workouts."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{parse['records']:,} records from {size / 2**20:,.1f} MiB in {elapsed:.1f} s: "
+                f"{samples['created']:,} new samples, {samples['updated']:,} updated, "
+                f"{samples['unchanged']:,} unchanged, {samples['rejected']:,} rejected; "
+                f"{result['sleep_sessions']['created']} new nights, "
+                f"{result['workouts']['created']} new workouts."
+            )
+        )
         if parse["unknown_types"]:
-            self.stdout.write("Types HealthHub does not store yet: " + ", ".join(
-                f"{k} ({v})" for k, v in sorted(parse["unknown_types"].items())))
+            self.stdout.write(
+                "Types HealthHub does not store yet: "
+                + ", ".join(f"{k} ({v})" for k, v in sorted(parse["unknown_types"].items()))
+            )
         for region in parse["malformed"]:
-            self.stdout.write(f"Skipped a malformed region at line {region['line']}: "
-                              f"{region['message']}")
+            self.stdout.write(
+                f"Skipped a malformed region at line {region['line']}: {region['message']}"
+            )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
@@ -81,6 +81,8 @@ def export_size(path, archive) -> int:
 # --- jobs: upload, run, cancel, recover --------------------------------------------------
 
 UPLOAD_DIR = "imports"
+# A running import whose heartbeat is older than this has lost its worker.
+STALE_AFTER = timedelta(minutes=3)
 
 
 class ImportRefused(ValueError):
@@ -145,7 +147,12 @@ class Cancelled(Exception):
 def import_job_run(*, job_id: int) -> ImportJob | None:
     """Run (or re-run, after a crash) one import. Idempotent: a re-run from the start of
     the file adds only what is missing, so a killed worker loses nothing."""
-    claimed = ImportJob.objects.filter(id=job_id, status__in=ImportJob.ACTIVE).update(
+    # Claim a queued job, or a running one whose worker stopped beating; a duplicate
+    # delivery while the job is alive elsewhere finds nothing to claim.
+    claimable = Q(status=ImportJob.Status.QUEUED) | Q(
+        status=ImportJob.Status.RUNNING, heartbeat_at__lt=timezone.now() - STALE_AFTER
+    )
+    claimed = ImportJob.objects.filter(claimable, id=job_id).update(
         status=ImportJob.Status.RUNNING,
         heartbeat_at=timezone.now(),
         started_at=Coalesce("started_at", Now()),
@@ -210,9 +217,6 @@ def import_job_cancel(*, user, job_id: int) -> ImportJob:
         ImportJob.objects.filter(id=job.id).update(cancel_requested=True)
     job.refresh_from_db()
     return job
-
-
-STALE_AFTER = timedelta(minutes=3)
 
 
 def import_jobs_recover(*, now=None) -> list[int]:

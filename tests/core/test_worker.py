@@ -1,75 +1,25 @@
 """A real Celery worker process, on the real Redis broker and the test database."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from core.models import WorkerHeartbeat
 from healthhub.celery import app as celery_app
+from tests.workers import start_worker, stop_worker, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {predicate.__name__}")
-
-
 @pytest.fixture(scope="module")
 def worker_log(django_db_setup, tmp_path_factory) -> Path:
-    db = connection.settings_dict
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "WORKER_HEARTBEAT_SECONDS": "1",
-        "LOG_FORMAT": "json",
-    }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "healthhub",
-                "worker",
-                "--purge",
-                "--concurrency",
-                "1",
-                "--without-mingle",
-                "--without-gossip",
-                "-n",
-                f"test-{os.getpid()}@%h",
-                "--loglevel",
-                "INFO",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=str(Path.cwd()),
-        )
+    process = start_worker(log_path)
     try:
         yield log_path
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_worker(process)
 
 
 @pytest.fixture

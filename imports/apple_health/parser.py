@@ -74,23 +74,19 @@ class ParseReport:
         }
 
 
+_OFFSETS: dict[str, int] = {}
+
+
 def parse_apple_date(text: str) -> tuple[datetime, int]:
     """'2024-03-10 07:15:00 -0800' -> (aware UTC datetime, offset in minutes)."""
     try:
-        local = datetime(
-            int(text[0:4]),
-            int(text[5:7]),
-            int(text[8:10]),
-            int(text[11:13]),
-            int(text[14:16]),
-            int(text[17:19]),
-            tzinfo=UTC,
-        )
-        sign = -1 if text[20] == "-" else 1
-        offset = sign * (int(text[21:23]) * 60 + int(text[23:25]))
-    except (ValueError, IndexError) as exc:
+        moment = datetime.fromisoformat(text[:19] + text[20:])
+        offset = _OFFSETS.get(text[20:])
+        if offset is None:
+            offset = _OFFSETS[text[20:]] = int(moment.utcoffset().total_seconds()) // 60
+    except (ValueError, TypeError, AttributeError) as exc:
         raise ValueError(f"unreadable date {text!r}") from exc
-    return local - timedelta(minutes=offset), offset
+    return moment.astimezone(UTC), offset
 
 
 def _source(attrs: dict) -> SourceRef:
@@ -155,8 +151,9 @@ class _State:
     def record(self, kind: str, attrs: dict) -> None:
         metric = QUANTITY_METRICS.get(kind)
         if metric is not None:
-            start, offset = parse_apple_date(attrs["startDate"])
-            end, _ = parse_apple_date(attrs["endDate"])
+            start_text, end_text = attrs["startDate"], attrs["endDate"]
+            start, offset = parse_apple_date(start_text)
+            end = start if end_text == start_text else parse_apple_date(end_text)[0]
             value = float(attrs["value"])
             unit = TYPE_UNITS.get(kind) or attrs.get("unit", "")
             unit = UNIT_ALIASES.get(unit, unit)

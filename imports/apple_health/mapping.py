@@ -1,6 +1,7 @@
-"""Apple Health (HealthKit) types and units -> HealthHub's catalog. Data, not code."""
+"""Apple Health (HealthKit) types and units -> HealthHub's catalog. Data, not code.
 
-from metrics.models import ActivityType, SleepStage
+Plain strings (the values of metrics.models.SleepStage and ActivityType; a test keeps
+them valid), so the parser runs without Django, in a process of its own."""
 
 _Q = "HKQuantityTypeIdentifier"
 # HealthKit quantity type -> catalog metric key.
@@ -65,41 +66,41 @@ SLEEP_TYPE = "HKCategoryTypeIdentifierSleepAnalysis"
 MINDFUL_TYPE = "HKCategoryTypeIdentifierMindfulSession"
 _S = "HKCategoryValueSleepAnalysis"
 SLEEP_STAGES: dict[str, str] = {
-    f"{_S}InBed": SleepStage.IN_BED,
-    f"{_S}Asleep": SleepStage.ASLEEP,  # before iOS 16
-    f"{_S}AsleepUnspecified": SleepStage.ASLEEP,
-    f"{_S}AsleepCore": SleepStage.LIGHT,
-    f"{_S}AsleepDeep": SleepStage.DEEP,
-    f"{_S}AsleepREM": SleepStage.REM,
-    f"{_S}Awake": SleepStage.AWAKE,
+    f"{_S}InBed": "in_bed",
+    f"{_S}Asleep": "asleep",  # before iOS 16
+    f"{_S}AsleepUnspecified": "asleep",
+    f"{_S}AsleepCore": "light",
+    f"{_S}AsleepDeep": "deep",
+    f"{_S}AsleepREM": "rem",
+    f"{_S}Awake": "awake",
 }
 
 _W = "HKWorkoutActivityType"
 WORKOUT_TYPES: dict[str, str] = {
-    f"{_W}Walking": ActivityType.WALKING,
-    f"{_W}Running": ActivityType.RUNNING,
-    f"{_W}Cycling": ActivityType.CYCLING,
-    f"{_W}Swimming": ActivityType.SWIMMING,
-    f"{_W}Hiking": ActivityType.HIKING,
-    f"{_W}Rowing": ActivityType.ROWING,
-    f"{_W}Elliptical": ActivityType.ELLIPTICAL,
-    f"{_W}TraditionalStrengthTraining": ActivityType.STRENGTH_TRAINING,
-    f"{_W}FunctionalStrengthTraining": ActivityType.STRENGTH_TRAINING,
-    f"{_W}HighIntensityIntervalTraining": ActivityType.HIIT,
-    f"{_W}Yoga": ActivityType.YOGA,
-    f"{_W}Pilates": ActivityType.PILATES,
-    f"{_W}Dance": ActivityType.DANCE,
-    f"{_W}SocialDance": ActivityType.DANCE,
-    f"{_W}Climbing": ActivityType.ROCK_CLIMBING,
-    f"{_W}DownhillSkiing": ActivityType.SKIING,
-    f"{_W}CrossCountrySkiing": ActivityType.SKIING,
-    f"{_W}Snowboarding": ActivityType.SNOWBOARDING,
-    f"{_W}Tennis": ActivityType.TENNIS,
-    f"{_W}Soccer": ActivityType.SOCCER,
-    f"{_W}Basketball": ActivityType.BASKETBALL,
-    f"{_W}Golf": ActivityType.GOLF,
-    f"{_W}MartialArts": ActivityType.MARTIAL_ARTS,
-    f"{_W}MindAndBody": ActivityType.MEDITATION,
-    f"{_W}StairClimbing": ActivityType.STAIRS,
-    f"{_W}Stairs": ActivityType.STAIRS,
+    f"{_W}Walking": "walking",
+    f"{_W}Running": "running",
+    f"{_W}Cycling": "cycling",
+    f"{_W}Swimming": "swimming",
+    f"{_W}Hiking": "hiking",
+    f"{_W}Rowing": "rowing",
+    f"{_W}Elliptical": "elliptical",
+    f"{_W}TraditionalStrengthTraining": "strength_training",
+    f"{_W}FunctionalStrengthTraining": "strength_training",
+    f"{_W}HighIntensityIntervalTraining": "hiit",
+    f"{_W}Yoga": "yoga",
+    f"{_W}Pilates": "pilates",
+    f"{_W}Dance": "dance",
+    f"{_W}SocialDance": "dance",
+    f"{_W}Climbing": "rock_climbing",
+    f"{_W}DownhillSkiing": "skiing",
+    f"{_W}CrossCountrySkiing": "skiing",
+    f"{_W}Snowboarding": "snowboarding",
+    f"{_W}Tennis": "tennis",
+    f"{_W}Soccer": "soccer",
+    f"{_W}Basketball": "basketball",
+    f"{_W}Golf": "golf",
+    f"{_W}MartialArts": "martial_arts",
+    f"{_W}MindAndBody": "meditation",
+    f"{_W}StairClimbing": "stairs",
+    f"{_W}Stairs": "stairs",
 }

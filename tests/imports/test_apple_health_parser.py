@@ -270,3 +270,11 @@ def test_archives_are_checked_before_anything_is_inflated():
         check_archive(_zip({"apple_health_export/export.xml": b"0" * 2_000_000}))
     with pytest.raises(MalformedExport, match=r"no apple_health_export/export\.xml"):
         check_archive(_zip({"something.txt": b"x"}))
+
+
+def test_mapping_values_are_valid_stages_and_activity_types():
+    from imports.apple_health.mapping import SLEEP_STAGES, WORKOUT_TYPES
+    from metrics.models import ActivityType, SleepStage
+
+    assert set(SLEEP_STAGES.values()) <= set(SleepStage.values)
+    assert set(WORKOUT_TYPES.values()) <= set(ActivityType.values)

@@ -106,6 +106,7 @@ class _State:
         self.workout: dict | None = None
         self.sleep: dict[SourceRef, dict] = {}
         self.sources: dict[tuple, SourceRef] = {}
+        self.units: dict[tuple[str, str], str] = {}  # (type, unit as written) -> our unit
 
     # -- elements -----------------------------------------------------------------------
 
@@ -155,9 +156,12 @@ class _State:
             start, offset = parse_apple_date(start_text)
             end = start if end_text == start_text else parse_apple_date(end_text)[0]
             value = float(attrs["value"])
-            unit = TYPE_UNITS.get(kind) or attrs.get("unit", "")
-            unit = UNIT_ALIASES.get(unit, unit)
-            if metric in FRACTION_METRICS and unit == "%" and value <= 1.0:
+            unit_key = (kind, attrs.get("unit", ""))
+            unit = self.units.get(unit_key)
+            if unit is None:
+                unit = TYPE_UNITS.get(kind) or unit_key[1]
+                unit = self.units[unit_key] = UNIT_ALIASES.get(unit, unit)
+            if unit == "%" and value <= 1.0 and metric in FRACTION_METRICS:
                 unit = "1"  # Apple writes 0.97 with the unit "%"
             self.out.append(SampleIn(metric, start, end, value, unit, self.source(attrs), offset))
         elif kind == SLEEP_TYPE:

@@ -30,7 +30,7 @@ from metrics.models import DataSource  # noqa: E402
 
 EMAIL = "bench-apple@example.org"
 # About 2.3 million records (a 1 GB export.xml): ~2 years, heart rate every minute.
-DAYS, HR_EVERY = int(os.environ.get("APPLE_BENCH_DAYS", 560)), 1
+DAYS, HR_EVERY = int(os.environ.get("APPLE_BENCH_DAYS", 990)), 1
 
 
 def fresh_user() -> User:

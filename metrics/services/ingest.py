@@ -717,6 +717,15 @@ def sleep_sessions_ingest(
     home_offset = _OffsetResolver(user.timezone)
     now = timezone.now()
     derived: list[SampleIn] = []
+    sessions = list(sessions)
+    # What is stored already, in one query (with stages) rather than two per session.
+    stored = {
+        (session.data_source_id, session.start): session
+        for session in SleepSession.objects.filter(
+            data_source__user=user, start__in={item.start for item in sessions}
+        ).prefetch_related("stages")
+    }
+    fresh: dict[tuple[int, datetime], tuple[SleepSession, list]] = {}
     for index, item in enumerate(sessions):
         try:
             _check_interval(item.start, item.end, now)
@@ -743,27 +752,40 @@ def sleep_sessions_ingest(
         }
         stages = [(s.stage, s.start, s.end) for s in item.stages]
         source_id = sources.id_for(item.source)
-        existing = SleepSession.objects.filter(data_source_id=source_id, start=item.start).first()
+        existing = stored.get((source_id, item.start))
         if (
             existing is not None
             and all(getattr(existing, k) == v for k, v in fields.items())
-            and list(existing.stages.values_list("stage", "start", "end")) == stages
+            and [(st.stage, st.start, st.end) for st in existing.stages.all()] == stages
         ):
             result.unchanged += 1
-        else:
-            with transaction.atomic():
-                session, created = SleepSession.objects.update_or_create(
+        elif existing is None:
+            # The same night twice in one call (exports repeat records): the last wins.
+            if (source_id, item.start) in fresh:
+                result.updated += 1
+            else:
+                result.created += 1
+            fresh[(source_id, item.start)] = (
+                SleepSession(
                     data_source_id=source_id,
                     start=item.start,
-                    defaults={**fields, "import_job_id": import_job_id},
-                )
-                session.stages.all().delete()
+                    import_job_id=import_job_id,
+                    **fields,
+                ),
+                stages,
+            )
+        else:
+            with transaction.atomic():
+                for key, value in fields.items():
+                    setattr(existing, key, value)
+                existing.import_job_id = import_job_id
+                existing.save()
+                existing.stages.all().delete()
                 SleepStageInterval.objects.bulk_create(
-                    SleepStageInterval(session=session, stage=stage, start=begin, end=finish)
+                    SleepStageInterval(session=existing, stage=stage, start=begin, end=finish)
                     for stage, begin, finish in stages
                 )
-            result.created += created
-            result.updated += not created
+            result.updated += 1
 
         def sample(metric: str, value: float, unit: str = "min", item=item, offset=offset):
             return SampleIn(metric, item.start, item.end, value, unit, item.source, offset)
@@ -782,6 +804,18 @@ def sleep_sessions_ingest(
             derived.append(sample("sleep_latency", item.latency_minutes))
         if item.score is not None:
             derived.append(sample("sleep_score", item.score, "{score}"))
+    with transaction.atomic():
+        SleepSession.objects.bulk_create(
+            [session for session, _ in fresh.values()], batch_size=1000
+        )
+        SleepStageInterval.objects.bulk_create(
+            (
+                SleepStageInterval(session=session, stage=stage, start=begin, end=finish)
+                for session, stages in fresh.values()
+                for stage, begin, finish in stages
+            ),
+            batch_size=5000,
+        )
     samples = samples_ingest(user=user, records=derived, import_job_id=import_job_id)
     result.days_refreshed = samples.days_refreshed
     for code, count in samples.reasons.items():

@@ -106,3 +106,9 @@ def test_workouts_upsert_on_source_and_start(user):
     assert workout.distance_m == 8800
     odd = WorkoutIn(source=WATCH, activity_type="underwater_chess", start=BED, end=BED)
     assert dict(workouts_ingest(user=user, workouts=[odd]).reasons) == {"unknown_activity": 1}
+
+
+def test_the_same_night_twice_in_one_call_is_stored_once(user):
+    result = sleep_sessions_ingest(user=user, sessions=[night(80), night(81)])
+    assert (result.created, result.updated) == (1, 1)
+    assert SleepSession.objects.get().score == 81

@@ -49,11 +49,22 @@ class Metric:
         return self.aggregation is Aggregation.CUMULATIVE
 
     @property
+    def daily_column(self) -> str:
+        """The rollup column that is a day's value: the sum of a cumulative metric, the
+        average of discrete readings, the last of daily scores."""
+        return DAILY_COLUMN[self.aggregation]
+
+    @property
     def display_unit(self) -> str:
         """The unit for people: UCUM annotations lose their braces ({steps} -> steps)."""
         return DISPLAY_UNITS.get(self.unit, self.unit.strip("{}"))
 
 
+DAILY_COLUMN = {
+    Aggregation.CUMULATIVE: "sum",
+    Aggregation.DISCRETE: "avg",
+    Aggregation.SCORE: "last",
+}
 DISPLAY_UNITS = {
     "/min": "per min",
     "Cel": "°C",

@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from psycopg.adapt import Loader
 
-from metrics.catalog import BY_ID, Aggregation, Metric
+from metrics.catalog import BY_ID, Metric
 from metrics.models import DailyRollup, DataSource, Sample, SleepSession, Workout
 
 Resolution = Literal["raw", "hour", "day", "week", "month"]
@@ -26,16 +26,10 @@ ROLLUP_RESOLUTIONS = frozenset({"day", "week", "month"})
 AGGREGATIONS: tuple[str, ...] = ("sum", "avg", "min", "max", "count", "last")
 MAX_SUMMARY_DAYS = 366
 
-_DEFAULT_AGGREGATION = {
-    Aggregation.CUMULATIVE: "sum",
-    Aggregation.DISCRETE: "avg",
-    Aggregation.SCORE: "last",
-}
-
 
 def default_aggregation(metric: Metric) -> str:
     """sum for cumulative metrics, avg for discrete readings, last for daily scores."""
-    return _DEFAULT_AGGREGATION[metric.aggregation]
+    return metric.daily_column
 
 
 # --- rendering times ------------------------------------------------------------------
@@ -507,12 +501,6 @@ def workout_get(*, user, workout_id: int) -> Workout:
 
 # --- daily summaries ------------------------------------------------------------------
 
-_SUMMARY_COLUMN = {
-    Aggregation.CUMULATIVE: "sum",
-    Aggregation.DISCRETE: "avg",
-    Aggregation.SCORE: "last",
-}
-
 
 def daily_summaries_for_user(
     *, user, first: date, last: date, metric: Metric | None = None
@@ -536,8 +524,7 @@ def daily_summaries_for_user(
             continue
         if not days or days[-1]["day"] != day:
             days.append({"day": day, "metrics": {}})
-        column = _SUMMARY_COLUMN[known.aggregation]
-        value = total if column == "sum" else avg if column == "avg" else latest
+        value = {"sum": total, "avg": avg, "last": latest}[known.daily_column]
         days[-1]["metrics"].setdefault(known.key, []).append(
             {"data_source": source_id, "value": value, "count": count}
         )

@@ -175,12 +175,6 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _daily_value(metric, total, avg, last):
-    if metric.aggregation.value == "cumulative":
-        return total
-    return avg if metric.aggregation.value == "discrete" else last
-
-
 def source_comparison(*, user, metric_key: str, source_ids: list[int], days: int = 90) -> dict:
     """One metric from two or more of the user's sources, day by day (from the rollups),
     with how well each agrees with the first: mean difference, mean absolute difference,
@@ -194,7 +188,7 @@ def source_comparison(*, user, metric_key: str, source_ids: list[int], days: int
     for source_id, day, total, avg, last in DailyRollup.objects.filter(
         data_source__in=sources, metric=metric.id, day__gte=first, day__lt=today
     ).values_list("data_source_id", "day", "sum", "avg", "last"):
-        values[source_id][day] = _daily_value(metric, total, avg, last)
+        values[source_id][day] = {"sum": total, "avg": avg, "last": last}[metric.daily_column]
     all_days = sorted({d for per in values.values() for d in per})
     stats = []
     if sources:

@@ -87,7 +87,7 @@ def resolve_days(user, metric_id: int, days: set[date] | None, rank: dict[int, i
         else:
             # Discrete: the day's average; scores: the day's value; sleep durations: the
             # night's total from the best source (nights are events, not spans to merge).
-            column = {Aggregation.DISCRETE: 1, Aggregation.SCORE: 2}.get(metric.aggregation, 0)
+            column = ("sum", "avg", "last").index(metric.daily_column)
             resolved[day] = pick_best([(s, per_source[s][column]) for s in sources])
     if needs_merge:
         resolved.update(_merge_days(metric_id, needs_merge))

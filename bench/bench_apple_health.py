@@ -18,33 +18,16 @@ import time
 from datetime import date
 from pathlib import Path
 
-from _setup import ROOT, report, setup_django
+from _setup import ROOT, fresh_user, report, setup_django
 
 setup_django()
 
-from django.db import connection  # noqa: E402
 
-from accounts.models import User  # noqa: E402
 from imports.apple_health.generator import generate_export  # noqa: E402
-from metrics.models import DataSource  # noqa: E402
 
 EMAIL = "bench-apple@example.org"
 # About 2.3 million records (a 1 GB export.xml): ~2 years, heart rate every minute.
 DAYS, HR_EVERY = int(os.environ.get("APPLE_BENCH_DAYS", 990)), 1
-
-
-def fresh_user() -> User:
-    user, _ = User.objects.get_or_create(email=EMAIL, defaults={"timezone": "America/Los_Angeles"})
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM metrics_sample WHERE data_source_id IN "
-            "(SELECT id FROM metrics_datasource WHERE user_id = %s)",
-            [user.id],
-        )
-    DataSource.objects.filter(user=user).delete()
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE metrics_sample")
-    return user
 
 
 def run_import(path: Path) -> tuple[float, str]:
@@ -61,7 +44,7 @@ def run_import(path: Path) -> tuple[float, str]:
 
 
 def main() -> None:
-    fresh_user()
+    fresh_user(EMAIL, timezone="America/Los_Angeles")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "export.zip"
         counts = generate_export(

@@ -14,16 +14,14 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-from _setup import report, setup_django
+from _setup import fresh_user, report, setup_django
 
 setup_django()
 
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from accounts.models import User  # noqa: E402
 from accounts.services import access_token_create  # noqa: E402
-from metrics.models import DataSource  # noqa: E402
 from metrics.schemas import SampleIn, SourceRef  # noqa: E402
 from metrics.services import samples_ingest  # noqa: E402
 
@@ -32,23 +30,6 @@ FIRST = datetime(2021, 1, 1, 8, 0, tzinfo=UTC)
 MINUTES = 5 * 365 * 24 * 60
 WATCH = SourceRef("apple_health", "Apple Watch", "Watch7,2")
 ROUNDS = 50
-
-
-def fresh_user() -> User:
-    user, _ = User.objects.get_or_create(email=EMAIL)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM metrics_sample WHERE data_source_id IN "
-            "(SELECT id FROM metrics_datasource WHERE user_id = %s)",
-            [user.id],
-        )
-    DataSource.objects.filter(user=user).delete()
-    with connection.cursor() as cursor:
-        # Start each run from a clean table: the previous run's rows are dead tuples until
-        # vacuumed, and would bloat the table and slow the inserts being timed.
-        cursor.execute("VACUUM ANALYZE metrics_sample")
-        cursor.execute("VACUUM ANALYZE metrics_dailyrollup")
-    return user
 
 
 def heart_rate_records() -> list[SampleIn]:
@@ -73,7 +54,7 @@ def timed_get(client: Client, url: str) -> float:
 
 
 def main() -> None:
-    user = fresh_user()
+    user = fresh_user(EMAIL)
     records = heart_rate_records()
 
     start = time.perf_counter()

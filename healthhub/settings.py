@@ -354,6 +354,50 @@ IMPORT_MAX_ZIP_BYTES = env.int("IMPORT_MAX_ZIP_BYTES", default=2 * 1024**3)
 IMPORT_MAX_XML_BYTES = env.int("IMPORT_MAX_XML_BYTES", default=8 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# --- Providers (OAuth connections and the sync engine) --------------------------------
+# Every URL is a setting so tests and sandboxes can point elsewhere; a provider without a
+# client id and secret is not offered.
+_PROVIDER_DEFAULTS = {
+    "oura": {
+        "AUTHORIZE_URL": "https://cloud.ouraring.com/oauth/authorize",
+        "TOKEN_URL": "https://api.ouraring.com/oauth/token",
+        "REVOKE_URL": "https://api.ouraring.com/oauth/revoke",
+        "API_BASE": "https://api.ouraring.com",
+    },
+    "whoop": {
+        "AUTHORIZE_URL": "https://api.prod.whoop.com/oauth/oauth2/auth",
+        "TOKEN_URL": "https://api.prod.whoop.com/oauth/oauth2/token",
+        "REVOKE_URL": "https://api.prod.whoop.com/developer/v2/user/access",
+        "API_BASE": "https://api.prod.whoop.com/developer",
+    },
+    "withings": {
+        "AUTHORIZE_URL": "https://account.withings.com/oauth2_user/authorize2",
+        "TOKEN_URL": "https://wbsapi.withings.net/v2/oauth2",
+        "REVOKE_URL": "https://wbsapi.withings.net/v2/oauth2",
+        "API_BASE": "https://wbsapi.withings.net",
+    },
+}
+HEALTHHUB_PROVIDERS = {
+    slug: {
+        "CLIENT_ID": env.str(f"{slug.upper()}_CLIENT_ID", default=""),
+        "CLIENT_SECRET": env.str(f"{slug.upper()}_CLIENT_SECRET", default=""),
+        **{key: env.str(f"{slug.upper()}_{key}", default=url) for key, url in urls.items()},
+    }
+    for slug, urls in _PROVIDER_DEFAULTS.items()
+}
+# Oura echoes this back when it verifies a webhook subscription (our own secret).
+HEALTHHUB_PROVIDERS["oura"]["WEBHOOK_VERIFICATION_TOKEN"] = env.str(
+    "OURA_WEBHOOK_VERIFICATION_TOKEN", default=""
+)
+# Minutes between scheduled syncs of a connection (webhooks bring changes sooner).
+SYNC_INTERVAL_MINUTES = env.int("SYNC_INTERVAL_MINUTES", default=60)
+# How far back the first sync reaches (days; capped by what each provider allows).
+SYNC_BACKFILL_DAYS = env.int("SYNC_BACKFILL_DAYS", default=730)
+# Days of raw provider payloads kept so normalization can be replayed after a fix (0: none).
+SYNC_RAW_PAYLOAD_DAYS = env.int("SYNC_RAW_PAYLOAD_DAYS", default=7)
+# Attempts for a provider's 5xx or timeout before the run is marked failed.
+SYNC_MAX_RETRIES = env.int("SYNC_MAX_RETRIES", default=4)
+
 # --- Celery -----------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL

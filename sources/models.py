@@ -107,6 +107,7 @@ class SyncCursor(models.Model):
 
 class SyncRun(models.Model):
     class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         PARTIAL = "partial", "Partly done"
@@ -124,10 +125,13 @@ class SyncRun(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sync_runs"
     )
     trigger = models.CharField(max_length=16, choices=Trigger.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     # A targeted run (webhook) names its data types and window; empty means all, as due.
     data_types = models.JSONField(default=list, blank=True)
-    started_at = models.DateTimeField(default=timezone.now)
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # {data_type: {"pages": n, "samples": n, "sleep": n, "workouts": n, "rejected": n}}
     counts = models.JSONField(default=dict, blank=True)
@@ -137,8 +141,8 @@ class SyncRun(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["-started_at"]
-        indexes = [models.Index(fields=["connection", "-started_at"], name="syncrun_recent")]
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["connection", "-created_at"], name="syncrun_recent")]
 
     def __str__(self) -> str:
         return f"sync run #{self.pk} ({self.status})"

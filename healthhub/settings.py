@@ -436,6 +436,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 6 * 3600,
     },
     "recover-imports": {"task": "imports.tasks.recover_imports_task", "schedule": 60},
+    # The database decides which connections are due; this only asks every minute.
+    "dispatch-syncs": {"task": "sources.tasks.syncs_dispatch_task", "schedule": 60},
+    "sync-housekeeping": {"task": "sources.tasks.sync_housekeeping_task", "schedule": 15 * 60},
+    "renew-webhook-subscriptions": {
+        "task": "sources.tasks.subscriptions_renew_task",
+        "schedule": 12 * 3600,
+    },
 }
 # How often a worker writes its heartbeat, and how old it may be before /readyz fails.
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=15)

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from core import views as core_views
 from metrics import views as metrics_views
+from sources import webhooks as sources_webhooks
 
 # The admin login goes through allauth's login: the same rate limits and MFA apply.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -21,6 +22,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("sources/", include("sources.urls")),
+    path("webhooks/<slug:slug>/", sources_webhooks.receive, name="webhook"),
     path("imports/", include("imports.urls")),
     path("priorities/", include("preferences.urls")),
     path("api/v1/", include("healthhub.api_urls")),

@@ -20,6 +20,7 @@ from imports.apple_health.parser import (
     open_export,
     parse_export_xml,
 )
+from imports.apple_health.routes import RouteReport, routes_attached
 from imports.models import ImportJob
 from metrics.schemas import SampleIn, SleepSessionIn, WorkoutIn
 from metrics.services import samples_ingest, sleep_sessions_ingest, workouts_ingest
@@ -62,12 +63,15 @@ def apple_health_import(
         if archive is not None:
             archive.close()
     slept = sleep_sessions_ingest(user=user, sessions=sleep, import_job_id=job_id)
-    trained = workouts_ingest(user=user, workouts=workouts, import_job_id=job_id)
+    routes = RouteReport()  # each referenced GPX file read from the zip as it is written
+    with routes_attached(path, workouts, routes) as routed:
+        trained = workouts_ingest(user=user, workouts=routed, import_job_id=job_id)
     result = {
         "parse": report.as_dict(),
         "samples": written.as_dict(),
         "sleep_sessions": slept.as_dict(),
         "workouts": trained.as_dict(),
+        "routes": routes.as_dict(),
     }
     return result
 

@@ -60,3 +60,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Skipped a malformed region at line {region['line']}: {region['message']}"
             )
+        routes = result["routes"]
+        if routes["attached"]:
+            self.stdout.write(f"{routes['attached']:,} workout routes read.")
+        for problem in routes["problems"]:
+            self.stdout.write(
+                f"Kept a workout without its route {problem['file']}: {problem['message']}"
+            )

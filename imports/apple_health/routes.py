@@ -1,0 +1,238 @@
+"""Workout routes: the GPX files of an export.zip's ``workout-routes/`` folder.
+
+A Workout element names its route with ``<FileReference path="/workout-routes/x.gpx"/>``
+(the parser keeps it as ``route=[{"file": path}]``). Here each referenced file is looked
+up in the archive's own listing (never as a path on disk, never extracted), read as a
+stream from its member with a size and point limit, and parsed with expat the way
+parser.py parses export.xml: no DTD, no entity declarations, nothing external fetched.
+The workout then carries its points in the stored form of ``Workout.route``:
+``[[UTC ISO time, latitude, longitude, elevation m | None], ...]`` (6 decimals for the
+position, about 0.1 m; elevation to 0.1 m).
+
+A route that is missing, too large or malformed is reported (file and reason) and the
+workout is kept without a route; nothing else is lost.
+"""
+
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import IO
+from xml.parsers import expat
+
+from metrics.schemas import WorkoutIn
+
+EXPORT_DIR = "apple_health_export"
+# What a FileReference may name: a .gpx file directly in workout-routes/.
+_REFERENCE = re.compile(r"^/?(workout-routes/[^/\\]+\.gpx)$")
+MAX_ROUTE_BYTES = 64 * 1024**2  # uncompressed, per file (a 10-hour track is ~4 MB)
+MAX_ROUTE_POINTS = 200_000  # ~55 hours at Apple's one point a second
+CHUNK = 64 * 1024
+MAX_REPORTED = 100
+
+
+class RouteError(ValueError):
+    """A route file that cannot be used (missing, too large, malformed)."""
+
+
+@dataclass
+class RouteReport:
+    attached: int = 0
+    points: int = 0
+    problems: list[dict] = field(default_factory=list)  # {"file", "message"}
+    problem_count: int = 0
+
+    def problem(self, name: str, message: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_REPORTED:
+            self.problems.append({"file": name, "message": message})
+
+    def as_dict(self) -> dict:
+        return {
+            "attached": self.attached,
+            "points": self.points,
+            "problems": self.problems,
+            "problem_count": self.problem_count,
+        }
+
+
+def route_reference(workout: WorkoutIn) -> str | None:
+    """The file a parsed workout refers to (the parser's ``[{"file": path}]``), if any."""
+    route = workout.route
+    if route and isinstance(route, list) and isinstance(route[0], dict):
+        return route[0].get("file") or None
+    return None
+
+
+def route_members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """The archive's GPX members by the name a FileReference uses
+    (``workout-routes/x.gpx``), from its central directory."""
+    prefix = f"{EXPORT_DIR}/"
+    members = {}
+    for info in archive.infolist():
+        name = info.filename
+        if name.startswith(prefix) and _REFERENCE.match(name[len(prefix) :]):
+            members[name[len(prefix) :]] = info
+    return members
+
+
+def workouts_with_routes(
+    workouts: Iterable[WorkoutIn],
+    *,
+    archive: zipfile.ZipFile | None,
+    report: RouteReport,
+) -> Iterator[WorkoutIn]:
+    """Each workout with its route's points in place of the file reference (or without a
+    route, reported, when the file is missing or unusable). Lazily, one workout at a
+    time, so only one route is in memory while the workouts are written."""
+    members = route_members(archive) if archive is not None else {}
+    for workout in workouts:
+        reference = route_reference(workout)
+        if reference is None:
+            if workout.route is not None and not _is_points(workout.route):
+                workout = replace(workout, route=None)
+            yield workout
+            continue
+        points = None
+        try:
+            points = _route_for(reference, archive, members)
+        except RouteError as exc:
+            report.problem(reference[:200], str(exc))
+        else:
+            if points:
+                report.attached += 1
+                report.points += len(points)
+        yield replace(workout, route=points or None)
+
+
+@contextmanager
+def routes_attached(path, workouts: Iterable[WorkoutIn], report: RouteReport):
+    """`workouts_with_routes` over the export at `path` (an export.zip, opened again from
+    its own central directory; a bare export.xml has no route files)."""
+    archive = zipfile.ZipFile(path) if zipfile.is_zipfile(path) else None
+    try:
+        yield workouts_with_routes(workouts, archive=archive, report=report)
+    finally:
+        if archive is not None:
+            archive.close()
+
+
+def _is_points(route) -> bool:
+    return isinstance(route, list) and all(isinstance(p, list) for p in route)
+
+
+def _route_for(
+    reference: str, archive: zipfile.ZipFile | None, members: dict[str, zipfile.ZipInfo]
+) -> list[list]:
+    found = _REFERENCE.match(reference)
+    if found is None:
+        raise RouteError("not a workout-routes/*.gpx reference")
+    if archive is None:
+        raise RouteError("route files come only with an export.zip")
+    info = members.get(found.group(1))
+    if info is None:
+        raise RouteError("not in the archive")
+    if info.file_size > MAX_ROUTE_BYTES:
+        raise RouteError(f"larger than {MAX_ROUTE_BYTES:,} bytes")
+    try:
+        with archive.open(info) as stream:
+            return parse_gpx(stream)
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise RouteError(f"unreadable: {exc}"[:200]) from exc
+
+
+class _Track:
+    """What the expat handlers collect: the points of every track segment."""
+
+    def __init__(self, max_points: int):
+        self.points: list[list] = []
+        self.max_points = max_points
+        self.point: list | None = None
+        self.text: list[str] | None = None
+
+    def start(self, name: str, attrs: dict) -> None:
+        local = name.rpartition(" ")[2]
+        if local == "trkpt":
+            if len(self.points) >= self.max_points:
+                raise RouteError(f"more than {self.max_points:,} points")
+            try:
+                lat, lon = float(attrs["lat"]), float(attrs["lon"])
+            except (KeyError, ValueError) as exc:
+                raise RouteError("a track point without a valid lat/lon") from exc
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise RouteError("a track point outside the globe")
+            self.point = [None, round(lat, 6), round(lon, 6), None]
+        elif self.point is not None and local in ("ele", "time"):
+            self.text = []
+
+    def chars(self, data: str) -> None:
+        if self.text is not None:
+            self.text.append(data)
+
+    def end(self, name: str) -> None:
+        local = name.rpartition(" ")[2]
+        point = self.point
+        if point is None:
+            return
+        if local == "trkpt":
+            if point[0] is None:
+                raise RouteError("a track point without a time")
+            self.points.append(point)
+            self.point = None
+        elif local in ("ele", "time") and self.text is not None:
+            text, self.text = "".join(self.text).strip(), None
+            try:
+                if local == "ele":
+                    point[3] = round(float(text), 1)
+                else:
+                    point[0] = _utc_text(text)
+            except ValueError as exc:
+                raise RouteError(f"unreadable <{local}> {text[:40]!r}") from exc
+
+
+def _utc_text(text: str) -> str:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(text)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_gpx(
+    stream: IO[bytes], *, max_bytes: int = MAX_ROUTE_BYTES, max_points: int = MAX_ROUTE_POINTS
+) -> list[list]:
+    """A GPX document's track points, ``[[time, lat, lon, ele | None], ...]``, read as a
+    stream. Raises RouteError for a DTD, an entity, malformed XML or too much of it."""
+    track = _Track(max_points)
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.buffer_text = True
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+    def refuse_doctype(*args):
+        raise RouteError("a DTD in a route file: refused")
+
+    def refuse_entities(*args):
+        raise RouteError("an entity declaration in a route file: refused")
+
+    parser.StartDoctypeDeclHandler = refuse_doctype
+    parser.EntityDeclHandler = refuse_entities
+    parser.ExternalEntityRefHandler = lambda *args: 0  # never fetch anything
+    parser.StartElementHandler = track.start
+    parser.EndElementHandler = track.end
+    parser.CharacterDataHandler = track.chars
+    read = 0
+    try:
+        while True:
+            chunk = stream.read(CHUNK)
+            read += len(chunk)
+            if read > max_bytes:
+                raise RouteError(f"larger than {max_bytes:,} bytes")
+            parser.Parse(chunk, not chunk)
+            if not chunk:
+                break
+    except expat.ExpatError as exc:
+        raise RouteError(
+            f"malformed GPX at line {exc.lineno}: {expat.ErrorString(exc.code)}"
+        ) from exc
+    return track.points

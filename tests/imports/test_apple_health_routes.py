@@ -1,0 +1,213 @@
+"""Workout routes: the GPX files an export.zip's workouts refer to, read from the archive
+as streams into the workouts' stored routes; unusable ones reported, the workout kept."""
+
+import io
+import zipfile
+from datetime import date
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.test import Client
+
+from accounts.services import access_token_create
+from imports.apple_health.generator import generate_export
+from imports.apple_health.routes import RouteError, parse_gpx
+from imports.services import apple_health_import
+from metrics.models import Workout
+from tests.imports.test_apple_health_parser import WATCH, export
+
+# Apple's format, as an export's workout-routes/route_*.gpx has it.
+GPX = b"""<?xml version="1.0" encoding="UTF-8"?>
+<gpx version="1.1" creator="Apple Health Export" xmlns="http://www.topografix.com/GPX/1/1" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" \
+xsi:schemaLocation="http://www.topografix.com/GPX/1/1 http://www.topografix.com/GPX/1/1/gpx.xsd">
+ <metadata>
+  <time>2024-03-02T02:02:30Z</time>
+ </metadata>
+ <trk>
+  <name>Route 2024-03-01 5:30pm</name>
+  <trkseg>
+   <trkpt lon="-122.486212" lat="37.769412"><ele>23.481205</ele><time>2024-03-02T01:30:00Z</time>\
+<extensions><speed>2.851134</speed><course>91.204411</course><hAcc>2.120015</hAcc>\
+<vAcc>1.800112</vAcc></extensions></trkpt>
+   <trkpt lon="-122.486150" lat="37.769420"><ele>23.5</ele><time>2024-03-02T01:30:02Z</time>\
+<extensions><speed>2.901134</speed><course>92.0</course><hAcc>2.1</hAcc><vAcc>1.8</vAcc>\
+</extensions></trkpt>
+   <trkpt lon="-122.486090" lat="37.769431"><time>2024-03-02T01:30:04Z</time></trkpt>
+  </trkseg>
+ </trk>
+</gpx>
+"""
+POINTS = [
+    ["2024-03-02T01:30:00Z", 37.769412, -122.486212, 23.5],
+    ["2024-03-02T01:30:02Z", 37.76942, -122.48615, 23.5],
+    ["2024-03-02T01:30:04Z", 37.769431, -122.48609, None],  # no <ele>
+]
+
+
+def test_a_gpx_track_becomes_compact_points():
+    assert parse_gpx(io.BytesIO(GPX)) == POINTS
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n<!ENTITY lol "lol">\n'
+            b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">\n]>\n'
+            b"<gpx><trk><trkseg><trkpt lat='1' lon='1'><time>&lol2;</time></trkpt>"
+            b"</trkseg></trk></gpx>",
+            "DTD",
+        ),
+        (
+            b'<?xml version="1.0"?>\n<!DOCTYPE gpx SYSTEM "file:///etc/passwd">\n<gpx/>',
+            "DTD",
+        ),
+        (b"<gpx><trk><trkseg><trkpt lat='1' lon='1'><time>&xxe;</time>", "undefined entity"),
+        (GPX[: len(GPX) // 2], "malformed GPX at line"),
+        (GPX.replace(b'lat="37.769420"', b'lat="north"'), "valid lat/lon"),
+        (GPX.replace(b'lat="37.769420"', b'lat="97.1"'), "outside the globe"),
+        (GPX.replace(b"<time>2024-03-02T01:30:02Z</time>", b""), "without a time"),
+        (GPX.replace(b"2024-03-02T01:30:02Z", b"yesterday"), "unreadable <time>"),
+    ],
+)
+def test_unusable_gpx_is_refused_with_a_reason(data, message):
+    with pytest.raises(RouteError, match=message):
+        parse_gpx(io.BytesIO(data))
+
+
+def test_route_files_are_read_within_limits():
+    with pytest.raises(RouteError, match="more than 2 points"):
+        parse_gpx(io.BytesIO(GPX), max_points=2)
+    with pytest.raises(RouteError, match="larger than 500 bytes"):
+        parse_gpx(io.BytesIO(GPX), max_bytes=500)
+
+
+def workout(start: str, end: str, route: str | None) -> str:
+    reference = (
+        f'  <WorkoutRoute {WATCH} startDate="{start}" endDate="{end}">'
+        f'<FileReference path="{route}"/></WorkoutRoute>\n'
+        if route
+        else ""
+    )
+    return (
+        f' <Workout workoutActivityType="HKWorkoutActivityTypeRunning" duration="32.5" '
+        f'durationUnit="min" {WATCH} startDate="{start}" endDate="{end}">\n'
+        f"{reference} </Workout>\n"
+    )
+
+
+WORKOUTS = (
+    workout("2024-03-01 17:30:00 -0800", "2024-03-01 18:02:30 -0800", "/workout-routes/good.gpx")
+    + workout("2024-03-02 17:30:00 -0800", "2024-03-02 18:00:00 -0800", "/workout-routes/bad.gpx")
+    + workout("2024-03-03 17:30:00 -0800", "2024-03-03 18:00:00 -0800", "/workout-routes/gone.gpx")
+    + workout("2024-03-04 17:30:00 -0800", "2024-03-04 18:00:00 -0800", "/../../etc/passwd.gpx")
+    + workout("2024-03-05 17:30:00 -0800", "2024-03-05 18:00:00 -0800", None)
+)
+
+
+@pytest.fixture
+def export_zip(tmp_path):
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("apple_health_export/export.xml", export(WORKOUTS))
+        archive.writestr("apple_health_export/workout-routes/good.gpx", GPX)
+        archive.writestr("apple_health_export/workout-routes/bad.gpx", GPX[:300])
+        # Not referenced by any workout (and broken): never read, never reported.
+        archive.writestr("apple_health_export/workout-routes/unused.gpx", b"<gpx><oops")
+    return path
+
+
+def by_day(user) -> dict[int, Workout]:
+    return {w.start.day: w for w in Workout.objects.filter(data_source__user=user)}
+
+
+@pytest.mark.django_db
+def test_referenced_routes_are_stored_and_bad_ones_reported(user, export_zip):
+    result = apple_health_import(user=user, path=export_zip)
+    assert result["workouts"]["created"] == 5  # every workout kept
+    workouts = by_day(user)
+    assert workouts[2].route == POINTS  # 1 March, 17:30 in California: 2 March UTC
+    assert [workouts[day].route for day in (3, 4, 5, 6)] == [None] * 4
+    routes = result["routes"]
+    assert (routes["attached"], routes["points"], routes["problem_count"]) == (1, 3, 3)
+    problems = {p["file"]: p["message"] for p in routes["problems"]}
+    assert problems.keys() == {
+        "/workout-routes/bad.gpx",
+        "/workout-routes/gone.gpx",
+        "/../../etc/passwd.gpx",
+    }
+    assert problems["/workout-routes/bad.gpx"].startswith("malformed GPX at line")
+    assert problems["/workout-routes/gone.gpx"] == "not in the archive"
+    assert problems["/../../etc/passwd.gpx"] == "not a workout-routes/*.gpx reference"
+
+    again = apple_health_import(user=user, path=export_zip)
+    assert (again["workouts"]["created"], again["workouts"]["updated"]) == (0, 0)
+    assert again["workouts"]["unchanged"] == 5
+    assert by_day(user)[2].route == POINTS
+
+
+@pytest.mark.django_db
+def test_a_bare_export_xml_keeps_its_workouts_without_routes(user, tmp_path):
+    path = tmp_path / "export.xml"
+    path.write_bytes(export(WORKOUTS))
+    (tmp_path / "workout-routes").mkdir()  # beside it on disk: never read
+    (tmp_path / "workout-routes" / "good.gpx").write_bytes(GPX)
+    result = apple_health_import(user=user, path=path)
+    assert result["workouts"]["created"] == 5
+    assert all(w.route is None for w in by_day(user).values())
+    assert result["routes"]["attached"] == 0
+    assert result["routes"]["problems"][0] == {
+        "file": "/workout-routes/good.gpx",
+        "message": "route files come only with an export.zip",
+    }
+
+
+@pytest.mark.django_db
+def test_the_route_is_served_on_the_workouts_detail(user, export_zip):
+    apple_health_import(user=user, path=export_zip)
+    raw = access_token_create(user=user, name="t", scope="read").raw
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    workout_id = by_day(user)[2].id
+    listed = api.get("/api/v1/workouts/").json()["results"]
+    assert all("route" not in w for w in listed)
+    assert api.get(f"/api/v1/workouts/{workout_id}/").json()["route"] == POINTS
+
+
+@pytest.mark.django_db
+def test_the_command_reports_routes_kept_out(user, export_zip, capsys):
+    call_command("import_apple_health", str(export_zip), "--user", user.email)
+    out = capsys.readouterr().out
+    assert "1 workout routes read." in out
+    assert "Kept a workout without its route /workout-routes/gone.gpx: not in the archive" in out
+
+
+@pytest.mark.django_db
+def test_the_generators_routes_are_all_attached(user, tmp_path):
+    path = tmp_path / "export.zip"
+    counts = generate_export(path, days=14, end=date(2024, 3, 31), watch_hr_every_minutes=30)
+    assert counts["routes"] > 0
+    result = apple_health_import(user=user, path=path)
+    assert result["routes"]["attached"] == counts["routes"]
+    assert result["routes"]["problem_count"] == 0
+    routed = Workout.objects.filter(data_source__user=user, route__isnull=False)
+    assert routed.count() == counts["routes"]
+    for workout in routed:
+        times = [point[0] for point in workout.route]
+        assert times == sorted(times)
+        assert workout.start.isoformat().replace("+00:00", "Z") <= times[0]
+        assert times[-1] <= workout.end.isoformat().replace("+00:00", "Z")
+
+
+@pytest.mark.django_db
+def test_the_jobs_report_lists_the_routes_kept_out(
+    user_client, export_zip, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    upload = SimpleUploadedFile("export.zip", export_zip.read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = user_client.post("/imports/", {"file": upload})
+    page = user_client.get(response["Location"]).content.decode()
+    assert "Workouts: 5 new, 1 with a route." in page
+    assert "/workout-routes/gone.gpx: not in the archive" in page

@@ -562,3 +562,23 @@ def sync_housekeeping(*, now: datetime | None = None) -> dict:
         sync_connection_task.delay(run_id=run_id)
         requeued += 1
     return {"payloads": pruned, "deliveries": deliveries, "closed": closed, "requeued": requeued}
+
+
+def payloads_replay(*, connection: Connection, data_type: str = "") -> dict:
+    """Normalize the kept raw payloads again and write them (after a normalizer fix).
+    Idempotent: the ingestion service upserts on natural keys."""
+    provider = providers.get(connection.provider)
+    payloads = connection.payloads.order_by("fetched_at", "id")
+    if data_type:
+        payloads = payloads.filter(data_type=data_type)
+    totals = {"payloads": 0, "samples": 0, "sleep": 0, "workouts": 0, "rejected": 0, "malformed": 0}
+    for item in payloads.iterator(chunk_size=100):
+        try:
+            normalized = provider.normalize(item.data_type, item.payload)
+        except MalformedPayload:
+            totals["malformed"] += 1
+            continue
+        totals["payloads"] += 1
+        for key, value in _write(connection.user, normalized).items():
+            totals[key] += value
+    return totals

@@ -3,6 +3,7 @@ import shutil
 import time
 import uuid
 import zipfile
+import zlib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -193,7 +194,7 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
             status=ImportJob.Status.CANCELLED, finished_at=timezone.now()
         )
         return ImportJob.objects.get(id=job_id)
-    except (MalformedExport, zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (MalformedExport, zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
         ImportJob.objects.filter(id=job_id).update(
             status=ImportJob.Status.FAILED,
             finished_at=timezone.now(),

@@ -364,6 +364,10 @@ class _Reader:
             if not chunk or len(head) > 64 * CHUNK:
                 raise MalformedExport("this is not an Apple Health export (no <HealthData>)")
             head += chunk
+        if b"<!ENTITY" in head[: head.index(b"<HealthData")]:  # Apple's DTD declares none
+            raise MalformedExport(
+                "the export declares XML entities (an XML bomb or external entity?): refused"
+            )
         doctype = _DOCTYPE.search(head)
         if doctype is not None and doctype.start() < head.index(b"<HealthData"):
             self.stripped_newlines = head.count(b"\n", doctype.start(), doctype.end())

@@ -15,6 +15,7 @@ workout is kept without a route; nothing else is lost.
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -139,7 +140,7 @@ def _route_for(
     try:
         with archive.open(info) as stream:
             return parse_gpx(stream)
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise RouteError(f"unreadable: {exc}"[:200]) from exc
 
 

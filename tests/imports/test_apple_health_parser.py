@@ -242,8 +242,15 @@ def test_entities_are_never_expanded():
         + rec("StepCount", "count", 9, "2024-03-01 10:00:00 -0800").encode()
         + b"</HealthData>\n"
     )
-    items, report = parse(bomb)
-    assert [s.value for s in samples(items)] == [9]  # the record using entities is skipped
+    with pytest.raises(MalformedExport, match="declares XML entities"):
+        parse(bomb)  # refused before anything is parsed
+    undeclared = export(
+        ' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="&xxe;" unit="count" '
+        'value="1" startDate="2024-03-01 08:00:00 -0800" endDate="2024-03-01 08:00:00 -0800"/>\n'
+        + rec("StepCount", "count", 9, "2024-03-01 10:00:00 -0800")
+    )
+    items, report = parse(undeclared)
+    assert [s.value for s in samples(items)] == [9]  # the record using an entity is skipped
     assert "undefined entity" in report.malformed[0]["message"]
 
 

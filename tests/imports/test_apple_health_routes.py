@@ -211,3 +211,22 @@ def test_the_jobs_report_lists_the_routes_kept_out(
     page = user_client.get(response["Location"]).content.decode()
     assert "Workouts: 5 new, 1 with a route." in page
     assert "/workout-routes/gone.gpx: not in the archive" in page
+
+
+@pytest.mark.django_db
+def test_a_route_member_whose_data_is_damaged_is_reported(user, tmp_path):
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("apple_health_export/export.xml", export(WORKOUTS))
+        archive.writestr("apple_health_export/workout-routes/good.gpx", GPX * 4)
+    data = bytearray(path.read_bytes())
+    name = b"apple_health_export/workout-routes/good.gpx"
+    start = data.index(b"PK\x03\x04" + data[data.index(name) - 26 : data.index(name)]) + 30
+    data[start + len(name) + 10 : start + len(name) + 60] = b"\x00" * 50  # inflate fails
+    path.write_bytes(bytes(data))
+    result = apple_health_import(user=user, path=path)
+    assert result["workouts"]["created"] == 5
+    assert all(w.route is None for w in by_day(user).values())
+    problem = result["routes"]["problems"][0]
+    assert problem["file"] == "/workout-routes/good.gpx"
+    assert problem["message"].startswith("unreadable")

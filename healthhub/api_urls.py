@@ -27,6 +27,7 @@ urlpatterns = [
     path("workouts/<int:id>/", metrics_api.WorkoutDetailApi.as_view(), name="workout"),
     path("daily-summaries/", metrics_api.DailySummaryListApi.as_view(), name="daily_summaries"),
     path("", include("preferences.api.urls")),
+    path("", include("sources.api.urls")),
     path("imports/", imports_api.ImportListApi.as_view(), name="imports"),
     path("imports/<int:job_id>/", imports_api.ImportDetailApi.as_view(), name="import"),
 ]

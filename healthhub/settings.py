@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "allauth.socialaccount",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -65,6 +66,10 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "sources",
+    # allauth providers for connecting (never signing in with) Oura, WHOOP and Withings.
+    "sources.oauth.oura",
+    "sources.oauth.whoop",
+    "sources.oauth.withings",
     "metrics",
     "preferences",
     "imports",
@@ -385,6 +390,17 @@ HEALTHHUB_PROVIDERS = {
     }
     for slug, urls in _PROVIDER_DEFAULTS.items()
 }
+# OAuth connect (sources/oauth): allauth runs the dance; the adapter turns a signed-in
+# user's connect into our encrypted Connection and refuses everything else. Apps come from
+# HEALTHHUB_PROVIDERS (the adapter's list_apps), not SocialApp rows or SOCIALACCOUNT_PROVIDERS.
+# The redirect URI to register at each provider is SITE_URL + /accounts/<slug>/login/callback/.
+SOCIALACCOUNT_ADAPTER = "sources.oauth.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_STORE_TOKENS = False  # tokens live encrypted on sources.Connection only
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_QUERY_EMAIL = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the connect starts with a POST (CSRF-protected)
+SOCIALACCOUNT_PROVIDERS: dict = {}
 # Oura echoes this back when it verifies a webhook subscription (our own secret).
 HEALTHHUB_PROVIDERS["oura"]["WEBHOOK_VERIFICATION_TOKEN"] = env.str(
     "OURA_WEBHOOK_VERIFICATION_TOKEN", default=""

@@ -44,6 +44,7 @@ class SleepSessionIn:
     external_id: str = ""
     score: float | None = None  # the provider's own sleep score, 0-100
     latency_minutes: float | None = None
+    nap: bool = False  # the provider flags it as a daytime nap (not stored yet)
 
 
 @dataclass(frozen=True, slots=True)

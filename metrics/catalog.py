@@ -162,6 +162,9 @@ METRICS: tuple[Metric, ...] = (
     Metric(101, "recovery_score", "Recovery score", R, "%", SCO, 0, 100),
     Metric(102, "strain", "Strain", R, "{score}", SCO, 0, 21),
     Metric(103, "stress", "Stress", R, "{score}", DIS, 0, 100),
+    # Oura daily stress: time in the high-stress / high-recovery zone per day
+    Metric(104, "stress_high_time", "Time in high stress", R, "min", CUM, 0, 1_440),
+    Metric(105, "recovery_high_time", "Time in high recovery", R, "min", CUM, 0, 1_440),
     # nutrition
     Metric(120, "dietary_energy", "Energy intake", N, "kcal", CUM, 0, 20_000, "9052-2"),
     Metric(121, "protein", "Protein", N, "g", CUM, 0, 2_000),

@@ -24,6 +24,6 @@ def configured() -> list[Provider]:
 
 
 # The registry lines: each module registers its Provider subclass with @register.
-# from sources.providers import oura
+from sources.providers import oura  # noqa: E402, F401, I001
 from sources.providers import whoop  # noqa: E402, F401
 # from sources.providers import withings

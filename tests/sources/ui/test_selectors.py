@@ -1,5 +1,6 @@
 """What the Sources page and API read: owner scoping, backfill progress, refusals, errors."""
 
+import zoneinfo
 from datetime import timedelta
 
 import pytest
@@ -69,7 +70,7 @@ def test_sync_is_refused_while_parked_and_says_until_when(connection, user):
     refusal = selectors.sync_refusal(connection=connection)
     assert refusal.code == "parked"
     assert refusal.retry_at == until
-    local = timezone.localtime(until, __import__("zoneinfo").ZoneInfo("Europe/Berlin"))
+    local = timezone.localtime(until, zoneinfo.ZoneInfo("Europe/Berlin"))
     assert f"{local:%Y-%m-%d %H:%M} (Europe/Berlin)" in refusal.message
     # The schedule's next sync is not before the rate limit lifts.
     assert selectors.next_sync_at(connection=connection) == until

@@ -26,4 +26,4 @@ def configured() -> list[Provider]:
 # The registry lines: each module registers its Provider subclass with @register.
 from sources.providers import oura  # noqa: E402, F401, I001
 from sources.providers import whoop  # noqa: E402, F401
-# from sources.providers import withings
+from sources.providers import withings  # noqa: E402, F401

@@ -639,7 +639,8 @@ def _is_subscription(item) -> bool:
 
 def _subscription(item: dict) -> dict:
     keys = ("id", "callback_url", "event_type", "data_type", "expiration_time")
-    return {key: item[key] for key in keys}
+    # "expires_at" is the key the sync engine's renewal check reads.
+    return {**{key: item[key] for key in keys}, "expires_at": item["expiration_time"]}
 
 
 # --- helpers: validation ----------------------------------------------------------------

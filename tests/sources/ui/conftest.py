@@ -12,9 +12,10 @@ from tests.sources.engine_provider import SLUG, FakePulse, install
 from tests.sources.ui.helpers import make_connection
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def clean_registry(settings):
-    """The registry as the settings know it, restored afterwards (tests register Pulse)."""
+    """The registry as the settings know it, restored afterwards: other tests register
+    test providers (Pulse, a dummy) that have no settings once those tests end."""
     saved = dict(providers.REGISTRY)
     for slug in list(providers.REGISTRY):
         if slug not in settings.HEALTHHUB_PROVIDERS:

@@ -1,5 +1,6 @@
 """The Sources page: provider cards, connection state, "Sync now" and the status JSON."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -129,3 +130,33 @@ def test_status_json_reports_state_without_tokens(user_client, user):
     assert body["connections"][0]["status"] == "active"
     assert "AT-must-never-show" not in response.content.decode()
     assert "RT-never" not in response.content.decode()
+
+
+def test_the_connect_form_starts_allauths_connect_flow_for_a_real_provider(user_client, settings):
+    settings.HEALTHHUB_PROVIDERS = {
+        **settings.HEALTHHUB_PROVIDERS,
+        "whoop": {
+            **settings.HEALTHHUB_PROVIDERS["whoop"],
+            "CLIENT_ID": "whoop-client",
+            "CLIENT_SECRET": "whoop-secret",
+            "AUTHORIZE_URL": "https://auth.whoop.test/oauth/oauth2/auth",
+        },
+    }
+    page = user_client.get("/sources/")
+    html = page.content.decode()
+    action = re.search(
+        r'<form method="post" action="([^"]+)">\s*<input type="hidden" '
+        r'name="csrfmiddlewaretoken"[^>]*><input type="hidden" name="process" '
+        r'value="connect"><input type="hidden" name="next" value="/sources/">'
+        r'\s*<button type="submit">Connect WHOOP</button>',
+        html,
+    )
+    assert action is not None
+    response = user_client.post(
+        action.group(1).replace("&amp;", "&"), {"process": "connect", "next": "/sources/"}
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://auth.whoop.test/oauth/oauth2/auth?")
+    assert "whoop-secret" not in response["Location"] and "whoop-secret" not in html
+    form_action = page["Content-Security-Policy"].split("form-action")[1].split(";")[0]
+    assert "https://auth.whoop.test" in form_action

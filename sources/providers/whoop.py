@@ -28,7 +28,8 @@ Quirks this module handles (facts in ../shared/reference/providers.md §3):
   the whole day's expenditure there (UNCERTAIN whether resting energy is included).
 - Body measurements are one undated object: fetch wraps it as {"as_of", "measurement"}
   stamped at the start of the UTC day of the window's end, so every sync on one day
-  upserts the same samples.
+  upserts the same samples (windows that ended days ago fetch nothing: the values are
+  today's).
 - Webhooks: one URL per app (set in the dashboard; no subscription API). The body is
   {user_id, id, type, trace_id}; X-WHOOP-Signature is base64(HMAC-SHA256(client secret,
   X-WHOOP-Signature-Timestamp + raw body)), the timestamp in epoch milliseconds.
@@ -63,6 +64,7 @@ from sources.providers.base import DataType, Normalized, Provider, TokenSet, Web
 
 PAGE_LIMIT = 25  # the API's maximum; it answers 400 above
 WEBHOOK_TOLERANCE = timedelta(minutes=5)
+BODY_STALE_DAYS = 2  # body windows ending earlier than this are not fetched
 STRAP = SourceRef(kind="whoop", origin="WHOOP strap")
 # Height and weight are what the member typed into the WHOOP app.
 APP = SourceRef(kind="whoop", origin="WHOOP app")
@@ -461,7 +463,7 @@ class Whoop(Provider):
         the data type's chunk_days, each read page by page (25 records, `nextToken`)."""
         kind = self.data_type(data_type)
         if data_type == "body":
-            yield self._fetch_body(http, access_token, end)
+            yield from self._fetch_body(http, access_token, end)
             return
         url = self.url(COLLECTIONS[data_type])
         for window_start, window_end in _windows(start, end, kind.chunk_days):
@@ -487,13 +489,17 @@ class Whoop(Provider):
                     raise _fail(data_type, "pagination repeats itself")
                 seen.add(next_token)
 
-    def _fetch_body(self, http: ProviderHTTP, access_token: str, end: datetime) -> dict:
+    def _fetch_body(self, http: ProviderHTTP, access_token: str, end: datetime) -> Iterator[dict]:
+        # Today's values say nothing about a window that ended days ago.
+        if end < datetime.now(UTC) - timedelta(days=BODY_STALE_DAYS):
+            return
         response = http.request("GET", self.url(BODY_PATH), token=access_token)
         as_of = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         if response.status_code == 404:  # nothing entered yet
-            return {"as_of": _iso(as_of), "measurement": None}
+            yield {"as_of": _iso(as_of), "measurement": None}
+            return
         self._check_status(response, "body")
-        return {"as_of": _iso(as_of), "measurement": http.json(response)}
+        yield {"as_of": _iso(as_of), "measurement": http.json(response)}
 
     def normalize(self, data_type: str, page: dict) -> Normalized:
         """Pure: one page -> records; MalformedPayload (nothing kept) if anything in it is

@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
+from django.conf import settings
 
 from tests.fakes.base import FakeProvider, FakeRequest, FakeResponse
 
@@ -102,13 +103,16 @@ class FakeWhoop(FakeProvider):
         *,
         client_id: str = "whoop-test-client",
         client_secret: str = "whoop-test-secret",  # noqa: S107 (a test fake's)
-        redirect_uris: tuple[str, ...] = ("http://testserver/accounts/whoop/login/callback/",),
+        redirect_uris: tuple[str, ...] = (),
         access_ttl: int = 3600,
     ):
         super().__init__()
         self.client_id = client_id
         self.client_secret = client_secret
-        self.redirect_uris = set(redirect_uris)
+        # Default: the one URI our allauth adapter sends (SITE_URL + the callback path).
+        self.redirect_uris = set(redirect_uris) or {
+            settings.SITE_URL.rstrip("/") + "/accounts/whoop/login/callback/"
+        }
         self.access_ttl = access_ttl
         self.members: dict[int, Member] = {}
         self.consenting_user: int | None = None  # who approves on the authorize page
@@ -141,6 +145,8 @@ class FakeWhoop(FakeProvider):
             "REVOKE_URL": f"{self.base_url}/developer/v2/user/access",
             "API_BASE": f"{self.base_url}/developer",
         }
+
+    provider_settings = settings_for  # the name the other fakes use
 
     def add_member(self, user_id: int = 10129, email: str = "") -> Member:
         with self.lock:

@@ -71,7 +71,7 @@ def _parse_time(value: str) -> datetime:
     return when.astimezone(UTC)
 
 
-def _iso(when: datetime) -> str:
+def iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -188,13 +188,13 @@ class FakeWhoop(FakeProvider):
             wake = night + timedelta(hours=7, minutes=30 + day % 40)
             cycle_id = 500_000 + day
             sleep_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"whoop-sleep-{user_id}-{day}"))
-            stamps = {"created_at": _iso(wake), "updated_at": _iso(wake)}
+            stamps = {"created_at": iso(wake), "updated_at": iso(wake)}
             records["cycle"].append(
                 {
                     "id": cycle_id,
                     **stamps,
-                    "start": _iso(night),
-                    "end": _iso(night + timedelta(days=1)),
+                    "start": iso(night),
+                    "end": iso(night + timedelta(days=1)),
                     "timezone_offset": offset,
                     "score_state": "SCORED",
                     "score": {
@@ -211,8 +211,8 @@ class FakeWhoop(FakeProvider):
                     "id": sleep_id,
                     "cycle_id": cycle_id,
                     **stamps,
-                    "start": _iso(night),
-                    "end": _iso(wake),
+                    "start": iso(night),
+                    "end": iso(wake),
                     "timezone_offset": offset,
                     "nap": False,
                     "score_state": "SCORED",
@@ -263,8 +263,8 @@ class FakeWhoop(FakeProvider):
                 {
                     "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"whoop-workout-{user_id}-{day}")),
                     **stamps,
-                    "start": _iso(run),
-                    "end": _iso(run + timedelta(minutes=40)),
+                    "start": iso(run),
+                    "end": iso(run + timedelta(minutes=40)),
                     "timezone_offset": offset,
                     "sport_name": "running",
                     "score_state": "SCORED",

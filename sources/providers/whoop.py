@@ -377,7 +377,10 @@ class Whoop(Provider):
 
     @staticmethod
     def _oauth_error(data: dict) -> ProviderError:
-        code = str(data.get("error") or "")
+        code = data.get("error")
+        # Only a short identifier goes into messages (never a description or a token).
+        if not (isinstance(code, str) and len(code) <= 40 and code.replace("_", "").isalnum()):
+            code = ""
         if code in DEAD_GRANT_ERRORS:
             return AuthRevoked(f"WHOOP refused the grant ({code}): the user must reconnect")
         return ProviderError(f"WHOOP token endpoint error ({code or 'unknown'})")

@@ -24,7 +24,6 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 
 from sources import providers
@@ -201,15 +200,16 @@ class HealthHubOAuth2Adapter(OAuth2Adapter):
         tokens: TokenSet = token.healthhub_tokens
         uid = self.provider_user_id_from_response(kwargs.get("response") or {}, tokens)
         # Only the id: profiles carry personal data (Oura's has weight and height).
-        login = self.get_provider().sociallogin_from_response(request, {"id": uid})
+        provider = self.get_provider()
+        login = provider.sociallogin_from_response(request, {"id": uid})
         login.healthhub_tokens = TokenSet(
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
             expires_at=tokens.expires_at,
-            scopes=tokens.scopes,
+            # RFC 6749 §5.1: a response without `scope` granted what was requested.
+            scopes=tokens.scopes or tuple(provider.get_scope()),
             provider_user_id=uid,
         )
-        login.healthhub_received_at = timezone.now()
         return login
 
 

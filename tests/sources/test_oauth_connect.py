@@ -219,3 +219,19 @@ def test_connecting_hands_the_connection_to_the_sync_engine(
         connect(user_client, fake, "oura")
 
     assert len(callbacks) == 1  # sources.services.sync.connection_connected's setup task
+
+
+def test_the_granted_scopes_are_stored_when_the_user_unticks_some(user_client, user, fake, oura):
+    authorize_url = start_connect(user_client, "oura")["Location"]
+
+    follow_callback(user_client, fake.approve(authorize_url, scope="daily"))
+
+    assert Connection.objects.get(user=user).scopes == "daily"
+
+
+def test_a_token_response_without_scope_granted_the_requested_ones(user_client, user, fake, oura):
+    authorize_url = start_connect(user_client, "oura")["Location"]
+
+    follow_callback(user_client, fake.approve(authorize_url, scope=""))
+
+    assert Connection.objects.get(user=user).scopes == "daily personal"

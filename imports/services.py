@@ -5,6 +5,7 @@ import uuid
 import zipfile
 import zlib
 from collections.abc import Callable
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,12 +20,19 @@ from imports.apple_health.parser import (
     ParseReport,
     check_archive,
     open_export,
-    parse_export_xml,
+    samples_from_rows,
 )
+from imports.apple_health.pipe import parsed_batches
 from imports.apple_health.routes import RouteReport, routes_attached
 from imports.models import ImportJob
-from metrics.schemas import SampleIn, SleepSessionIn, WorkoutIn
-from metrics.services import samples_ingest, sleep_sessions_ingest, workouts_ingest
+from metrics.schemas import SampleIn, SleepSessionIn, SourceRef, WorkoutIn
+from metrics.services import (
+    resolved_recompute,
+    resolved_refresh,
+    samples_ingest,
+    sleep_sessions_ingest,
+    workouts_ingest,
+)
 
 
 def apple_health_import(
@@ -36,17 +44,29 @@ def apple_health_import(
     on_open: Callable[[int], None] | None = None,
 ) -> dict:
     """Parse an export.zip / export.xml as a stream and write it through the ingestion
-    service. Idempotent: importing the same export again adds nothing."""
+    service. Idempotent: importing the same export again adds nothing.
+
+    The parsing runs in a process of its own (imports.apple_health.pipe), so parsing and
+    writing proceed in parallel; this process turns its rows into samples and writes."""
     report = ParseReport()
-    stream, archive = open_export(path)
+    stream, archive = open_export(path)  # refuses an unsafe archive before anything runs
+    try:
+        size = export_size(path, archive)
+    finally:
+        stream.close()
+        if archive is not None:
+            archive.close()
     if on_open is not None:  # how many bytes there are to parse
-        on_open(export_size(path, archive))
+        on_open(size)
     sleep: list[SleepSessionIn] = []
     workouts: list[WorkoutIn] = []
 
-    def samples():
-        for batch in parse_export_xml(stream, report=report):
-            for item in batch:
+    def samples(batches):
+        sources: list[SourceRef] = []
+        for parsed in batches:
+            sources += parsed.new_sources
+            yield from samples_from_rows(parsed.rows, sources, report.skipped)
+            for item in parsed.others:
                 if isinstance(item, SampleIn):
                     yield item
                 elif isinstance(item, SleepSessionIn):
@@ -57,12 +77,19 @@ def apple_health_import(
                 progress(report)
 
     job_id = job.id if job else None
-    try:
-        written = samples_ingest(user=user, records=samples(), import_job_id=job_id)
-    finally:
-        stream.close()
-        if archive is not None:
-            archive.close()
+    with closing(parsed_batches(path, report)) as batches:
+        written = samples_ingest(
+            user=user, records=samples(batches), import_job_id=job_id, resolve=False
+        )
+    # The resolved values once for every day the import changed, rather than after each
+    # batch. Rows found already stored (a re-import, an overlapping export, an export's
+    # own duplicates, or the re-run of an import that died before this point, whose days
+    # changed without being resolved) make it recompute them all: about as cheap, since
+    # an import touches nearly every day of its metrics.
+    if written.unchanged:
+        resolved_recompute(user=user)
+    else:
+        resolved_refresh(user=user, pairs=written.touched)
     slept = sleep_sessions_ingest(user=user, sessions=sleep, import_job_id=job_id)
     routes = RouteReport()  # each referenced GPX file read from the zip as it is written
     with routes_attached(path, workouts, routes) as routed:

@@ -65,8 +65,9 @@ TYPE_UNITS: dict[str, str] = {f"{_Q}BodyMassIndex": "kg/m2"}
 SLEEP_TYPE = "HKCategoryTypeIdentifierSleepAnalysis"
 MINDFUL_TYPE = "HKCategoryTypeIdentifierMindfulSession"
 _S = "HKCategoryValueSleepAnalysis"
+IN_BED = "in_bed"  # time in bed: the session's span, not a stage
 SLEEP_STAGES: dict[str, str] = {
-    f"{_S}InBed": "in_bed",
+    f"{_S}InBed": IN_BED,
     f"{_S}Asleep": "asleep",  # before iOS 16
     f"{_S}AsleepUnspecified": "asleep",
     f"{_S}AsleepCore": "light",

@@ -2,11 +2,12 @@
 source priorities, with provenance. Derived from rollups (and, where several sources of a
 cumulative metric share a day, from their samples); stored samples are never changed."""
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from metrics.catalog import BY_ID, Aggregation, Category
 from metrics.models import DailyRollup, ResolvedDaily, Sample, local_day
@@ -63,13 +64,14 @@ def resolve_days(user, metric_id: int, days: set[date] | None, rank: dict[int, i
     ranked by `rank` ({source id: rank}; used for previews as well as for real)."""
     metric = BY_ID[metric_id]
     rollups = DailyRollup.objects.filter(data_source__user=user, metric=metric_id)
-    if days is not None:
-        rollups = rollups.filter(day__in=days)
+    if days is not None:  # a range rather than a list of thousands of days
+        rollups = rollups.filter(day__gte=min(days), day__lte=max(days))
     by_day: dict[date, dict[int, tuple[float, float, float]]] = defaultdict(dict)
     for source_id, day, total, avg, last in rollups.values_list(
         "data_source_id", "day", "sum", "avg", "last"
     ):
-        by_day[day][source_id] = (total, avg, last)
+        if days is None or day in days:
+            by_day[day][source_id] = (total, avg, last)
 
     def ordered(per_source):
         return sorted(per_source, key=lambda s: (rank.get(s, 10**6), s))
@@ -120,17 +122,47 @@ def _midnight(day: date) -> datetime:
 
 
 def _write(user, metric_id: int, days: set[date] | None, resolved: dict[date, Resolved]) -> int:
-    rows = [
-        ResolvedDaily(
-            user=user, metric=metric_id, day=day, value=r.value, provenance=r.provenance()
-        )
-        for day, r in resolved.items()
-        if r is not None
-    ]
+    kept = [(day, r) for day, r in resolved.items() if r is not None]
     with transaction.atomic():
         stale = ResolvedDaily.objects.filter(user=user, metric=metric_id)
         if days is not None:
             stale = stale.filter(day__in=days)
-        stale.delete()
-        ResolvedDaily.objects.bulk_create(rows, batch_size=WRITE_BATCH)
-    return len(rows)
+        if connection.vendor == "postgresql":
+            _write_postgres(user.id, metric_id, days, kept)
+        else:
+            stale.delete()
+            ResolvedDaily.objects.bulk_create(
+                (
+                    ResolvedDaily(
+                        user=user, metric=metric_id, day=d, value=r.value, provenance=r.provenance()
+                    )
+                    for d, r in kept
+                ),
+                batch_size=WRITE_BATCH,
+            )
+    return len(kept)
+
+
+def _write_postgres(user_id: int, metric_id: int, days, kept: list[tuple[date, Resolved]]) -> None:
+    """The same delete-and-insert in two statements, the days as one array literal and the
+    rows as one JSON document (the ORM spends more time building a bulk statement than
+    PostgreSQL takes to run it)."""
+    with connection.cursor() as cursor:
+        if days is None:
+            cursor.execute(
+                "DELETE FROM metrics_resolveddaily WHERE user_id = %s AND metric = %s",
+                [user_id, metric_id],
+            )
+        else:
+            cursor.execute(
+                "DELETE FROM metrics_resolveddaily"
+                " WHERE user_id = %s AND metric = %s AND day = ANY(%s::date[])",
+                [user_id, metric_id, "{" + ",".join(d.isoformat() for d in days) + "}"],
+            )
+        rows = [[d.isoformat(), r.value, r.provenance()] for d, r in kept]
+        cursor.execute(
+            "INSERT INTO metrics_resolveddaily (user_id, metric, day, value, provenance)"
+            " SELECT %s, %s, (r->>0)::date, (r->>1)::float8, r->2"
+            " FROM jsonb_array_elements(%s::jsonb) AS r",
+            [user_id, metric_id, json.dumps(rows)],
+        )

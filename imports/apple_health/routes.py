@@ -144,17 +144,30 @@ def _route_for(
         raise RouteError(f"unreadable: {exc}"[:200]) from exc
 
 
-class _Track:
-    """What the expat handlers collect: the points of every track segment."""
+class _LocalNames(dict):
+    """ "namespace trkpt" -> "trkpt", split once per distinct name."""
 
-    def __init__(self, max_points: int):
+    def __missing__(self, name: str) -> str:
+        local = self[name] = name.rpartition(" ")[2]
+        return local
+
+
+class _Track:
+    """What the expat handlers collect: the points of every track segment. Called about
+    eight times per point (trkpt, ele, time, extensions...), so the handlers stay short:
+    element names are split once per distinct name, and character data is only listened
+    to inside <ele> and <time>."""
+
+    def __init__(self, parser, max_points: int):
+        self.parser = parser
         self.points: list[list] = []
         self.max_points = max_points
         self.point: list | None = None
-        self.text: list[str] | None = None
+        self.text: list[str] = []
+        self.local_names = _LocalNames()
 
     def start(self, name: str, attrs: dict) -> None:
-        local = name.rpartition(" ")[2]
+        local = self.local_names[name]
         if local == "trkpt":
             if len(self.points) >= self.max_points:
                 raise RouteError(f"more than {self.max_points:,} points")
@@ -165,25 +178,23 @@ class _Track:
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 raise RouteError("a track point outside the globe")
             self.point = [None, round(lat, 6), round(lon, 6), None]
-        elif self.point is not None and local in ("ele", "time"):
+        elif self.point is not None and (local == "ele" or local == "time"):
             self.text = []
-
-    def chars(self, data: str) -> None:
-        if self.text is not None:
-            self.text.append(data)
+            self.parser.CharacterDataHandler = self.text.append
 
     def end(self, name: str) -> None:
-        local = name.rpartition(" ")[2]
         point = self.point
         if point is None:
             return
+        local = self.local_names[name]
         if local == "trkpt":
             if point[0] is None:
                 raise RouteError("a track point without a time")
             self.points.append(point)
             self.point = None
-        elif local in ("ele", "time") and self.text is not None:
-            text, self.text = "".join(self.text).strip(), None
+        elif (local == "ele" or local == "time") and self.parser.CharacterDataHandler:
+            self.parser.CharacterDataHandler = None
+            text = "".join(self.text).strip()
             try:
                 if local == "ele":
                     point[3] = round(float(text), 1)
@@ -197,6 +208,8 @@ def _utc_text(text: str) -> str:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         raise ValueError(text)
+    if len(text) == 20 and text[19] == "Z":  # Apple's own form: already what is stored
+        return text
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -205,8 +218,8 @@ def parse_gpx(
 ) -> list[list]:
     """A GPX document's track points, ``[[time, lat, lon, ele | None], ...]``, read as a
     stream. Raises RouteError for a DTD, an entity, malformed XML or too much of it."""
-    track = _Track(max_points)
     parser = expat.ParserCreate(namespace_separator=" ")
+    track = _Track(parser, max_points)
     parser.buffer_text = True
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
 
@@ -221,7 +234,6 @@ def parse_gpx(
     parser.ExternalEntityRefHandler = lambda *args: 0  # never fetch anything
     parser.StartElementHandler = track.start
     parser.EndElementHandler = track.end
-    parser.CharacterDataHandler = track.chars
     read = 0
     try:
         while True:

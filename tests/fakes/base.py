@@ -8,6 +8,7 @@ plain Python objects guarded by one lock. Tests point the provider's settings at
 """
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -61,6 +62,14 @@ class Fault:
     response: FakeResponse
     times: int
     match: str  # path prefix ("" = any)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that went away (a killed worker, a timeout) is expected here.
+        error = sys.exc_info()[1]
+        if not isinstance(error, (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 class FakeProvider:
@@ -156,7 +165,7 @@ class FakeProvider:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

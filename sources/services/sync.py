@@ -396,12 +396,18 @@ def sync_run_now(
                     normalized = Normalized()
                     for page in pages:
                         normalized.extend(provider.normalize(data_type.name, page))
-                except MalformedPayload as exc:
-                    # Nothing of this window is written; the cursor stays, other types go on.
+                except (RateLimited, TransientError, AuthRevoked, AuthExpired):
+                    raise  # about the whole connection: handled below
+                except ProviderError as exc:
+                    # A malformed page, or this type refused (a missing scope, say): nothing
+                    # of this window is written, the cursor stays, other types go on.
                     errors.append(f"{data_type.name}: {exc}")
                     outcome = SyncRun.Status.PARTIAL
                     log.warning(
-                        "sync_malformed", connection=connection.id, data_type=data_type.name
+                        "sync_type_failed",
+                        connection=connection.id,
+                        data_type=data_type.name,
+                        error=type(exc).__name__,
                     )
                     break
                 _keep_raw(connection, run, window, pages)

@@ -1,7 +1,7 @@
 """A minimal provider and its fake, for testing the sync engine on its own.
 
-"Pulse" serves heart-rate readings at /v1/heartrate?start=&end=&cursor= (ISO datetimes,
-two readings per page), signs webhooks with hex HMAC-SHA256 over "<timestamp>.<body>",
+"Pulse" serves heart-rate readings at /v1/data?type=&start=&end=&cursor= (ISO datetimes,
+PAGE_SIZE readings per page), signs webhooks with hex HMAC-SHA256 over "<timestamp>.<body>",
 and refreshes tokens with rotation. Real providers' modules are tested in their own files.
 """
 
@@ -20,6 +20,7 @@ from tests.fakes.base import FakeProvider, FakeRequest, FakeResponse
 
 SLUG = "pulse"
 SECRET = "pulse-client-secret"
+PAGE_SIZE = 10
 
 
 class PulseProvider(Provider):
@@ -96,7 +97,7 @@ class PulseProvider(Provider):
 
 
 class FakePulse(FakeProvider):
-    """Serves readings every 12 hours between `first` and `last`, two per page."""
+    """Serves readings every 12 hours between `first` and `last`, PAGE_SIZE per page."""
 
     def __init__(self, first: datetime, last: datetime):
         super().__init__()
@@ -121,11 +122,12 @@ class FakePulse(FakeProvider):
         end = datetime.fromisoformat(request.query["end"])
         chosen = [r for r in self.readings if start <= r < end]
         offset = int(request.query.get("cursor") or 0)
-        page = chosen[offset : offset + 2]
+        page = chosen[offset : offset + PAGE_SIZE]
         bpm = 60 if kind == "heartrate" else 50
         items = [{"at": r.isoformat(), "bpm": bpm + r.day % 7} for r in page]
-        more = offset + 2 < len(chosen)
-        return FakeResponse(200, {"items": items, "next": str(offset + 2) if more else None})
+        more = offset + PAGE_SIZE < len(chosen)
+        following = str(offset + PAGE_SIZE) if more else None
+        return FakeResponse(200, {"items": items, "next": following})
 
     def token(self, request: FakeRequest) -> FakeResponse:
         form = request.form

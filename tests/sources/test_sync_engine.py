@@ -11,7 +11,7 @@ from metrics.models import DataSource, Sample
 from sources.models import Connection, SyncCursor, SyncRun
 from sources.services import sync
 from tests.fakes.base import FakeResponse
-from tests.sources.engine_provider import SLUG, FakePulse, install
+from tests.sources.engine_provider import PAGE_SIZE, SLUG, FakePulse, install
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,7 @@ def test_first_sync_backfills_every_type_in_chunks_and_records_the_run(connectio
     }
     assert windows == {"heartrate": 3, "resting": 2}
     assert run.counts["heartrate"]["samples"] == expected
-    assert run.counts["heartrate"]["pages"] >= expected // 2
+    assert run.counts["heartrate"]["pages"] >= expected // PAGE_SIZE
     assert run.requests == len(fake.calls)
     assert run.progress == 1.0
     assert all(c.backfill_complete for c in SyncCursor.objects.filter(connection=connection))
@@ -297,3 +297,28 @@ def test_kept_payloads_can_be_normalized_again(connection, fake):
     call_command("replay_payloads", str(connection.id), stdout=out)
     assert "malformed: 0" in out.getvalue()
     assert samples("resting_heart_rate") == run.counts["resting"]["samples"]
+
+
+def test_a_type_the_provider_refuses_is_reported_and_the_others_sync(connection, fake):
+    def refused(request):
+        if request.query["type"] == "resting":
+            return FakeResponse(403, {"detail": "missing scope"})
+        return original(request)
+
+    original = fake.data
+    fake.route("GET", "/v1/data", refused)
+    provider = sync.providers.get(SLUG)
+    provider_fetch = provider.fetch
+
+    def fetch(http, token, data_type, start, end):
+        for page in provider_fetch(http, token, data_type, start, end):
+            if "detail" in page:
+                raise sync.ProviderError(f"Pulse refused {data_type}: missing scope")
+            yield page
+
+    provider.fetch = fetch
+    run = sync.sync_run_now(connection=connection)
+
+    assert run.status == SyncRun.Status.PARTIAL
+    assert samples("heart_rate") > 0 and samples("resting_heart_rate") == 0
+    assert "missing scope" in run.error

@@ -30,8 +30,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from metrics.models import DataSource, SleepSession, Workout
 from metrics.services.ingest import samples_ingest, sleep_sessions_ingest, workouts_ingest
+from metrics.services.sources import events_delete
 from sources import providers
 from sources.errors import (
     AuthExpired,
@@ -523,9 +523,7 @@ def webhook_event_apply(provider: Provider, event: WebhookEvent) -> SyncRun | No
     if connection is None or connection.status != Connection.Status.ACTIVE:
         return None
     if event.deleted and event.object_id:
-        sources = DataSource.objects.filter(user_id=connection.user_id, kind=provider.slug)
-        SleepSession.objects.filter(data_source__in=sources, external_id=event.object_id).delete()
-        Workout.objects.filter(data_source__in=sources, external_id=event.object_id).delete()
+        events_delete(user=connection.user, kind=provider.slug, external_id=event.object_id)
         return None
     known = {d.name for d in provider.data_types}
     data_types = tuple(name for name in event.data_types if name in known)

@@ -112,3 +112,32 @@ def test_a_delete_event_removes_that_workout(client, connection):
     assert post(client, event(object="w-1", deleted=True)).status_code == 200
     assert not Workout.objects.filter(external_id="w-1").exists()
     assert SyncRun.objects.count() == 0
+
+
+def test_a_deleted_night_takes_its_nightly_values_with_it(client, connection):
+    from metrics.catalog import BY_KEY
+    from metrics.models import DailyRollup, ResolvedDaily, Sample, SleepSession
+    from metrics.schemas import SleepSessionIn, SourceRef
+    from metrics.services.ingest import sleep_sessions_ingest
+
+    end = timezone.now().replace(microsecond=0) - timedelta(hours=2)
+    night = SleepSessionIn(
+        source=SourceRef(SLUG, "Band"),
+        start=end - timedelta(hours=8),
+        end=end,
+        utc_offset=60,
+        external_id="s-1",
+        score=81,
+    )
+    sleep_sessions_ingest(user=connection.user, sessions=[night])
+    asleep = BY_KEY["sleep_in_bed"].id
+    assert Sample.objects.filter(metric=asleep).count() == 1
+    assert DailyRollup.objects.filter(metric=asleep).count() == 1
+    assert ResolvedDaily.objects.filter(user=connection.user, metric=asleep).count() == 1
+
+    assert post(client, event(object="s-1", deleted=True)).status_code == 200
+
+    assert not SleepSession.objects.exists()
+    assert not Sample.objects.filter(metric=asleep).exists()
+    assert not DailyRollup.objects.filter(metric=asleep).exists()
+    assert not ResolvedDaily.objects.filter(user=connection.user, metric=asleep).exists()

@@ -26,6 +26,17 @@ def _eager_celery():
 
 
 @pytest.fixture(autouse=True)
+def _provider_registry():
+    """Tests may register test-only providers; none outlives its test."""
+    from sources.providers import REGISTRY
+
+    saved = dict(REGISTRY)
+    yield
+    REGISTRY.clear()
+    REGISTRY.update(saved)
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     # Rate limits, throttles and used TOTP codes live in the (Redis) cache.
     cache.clear()

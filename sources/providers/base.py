@@ -90,7 +90,7 @@ class Provider:
     # --- configuration -------------------------------------------------------------
     @property
     def config(self) -> dict:
-        return settings.HEALTHHUB_PROVIDERS[self.slug]
+        return settings.HEALTHHUB_PROVIDERS.get(self.slug, {})
 
     @property
     def configured(self) -> bool:

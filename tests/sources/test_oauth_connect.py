@@ -235,3 +235,11 @@ def test_a_token_response_without_scope_granted_the_requested_ones(user_client, 
     follow_callback(user_client, fake.approve(authorize_url, scope=""))
 
     assert Connection.objects.get(user=user).scopes == "daily personal"
+
+
+def test_a_get_only_shows_a_confirmation_form(user_client, fake, oura):
+    response = user_client.get("/accounts/oura/login/?process=connect")
+
+    assert response.status_code == 200
+    assert b'method="post"' in response.content.lower()
+    assert fake.calls == []

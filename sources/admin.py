@@ -3,6 +3,7 @@
 No token ever reaches these pages: the encrypted columns are excluded from every form,
 list and detail view, and raw payloads (health data) are listed by their metadata only."""
 
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
@@ -165,3 +166,11 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ["provider"]
     search_fields = ["delivery_id"]
     date_hierarchy = "received_at"
+
+
+# allauth's social-account tables stay empty here (connections keep their own encrypted
+# tokens, and provider apps come from the environment), so their admin pages would only
+# invite someone to put secrets into plain columns.
+for _model in (SocialApp, SocialAccount, SocialToken):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

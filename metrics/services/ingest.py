@@ -421,9 +421,9 @@ def _compare_with_stored(cursor, rows: list[Row]) -> str:
     neither ("mixed"), from the stored rows of each series within the batch's time span
     (one index range scan per series, read in binary). Re-imports are mostly "same": they
     then skip the staging and merge entirely."""
-    by_series: dict[tuple[int, int], list[tuple]] = {}
+    by_series: dict[tuple[int, int], list[Row]] = {}
     for row in rows:
-        by_series.setdefault((row[0], row[1]), []).append(row[2:6])
+        by_series.setdefault((row[0], row[1]), []).append(row)
     # A server-side-binding psycopg cursor (Django's is client-side): binary results
     # decode faster.
     with psycopg.Cursor(cursor.connection) as raw:
@@ -433,18 +433,18 @@ def _compare_with_stored(cursor, rows: list[Row]) -> str:
 def _series_state(raw, by_series) -> str:
     state = None
     for (source_id, metric_id), series in by_series.items():
-        series.sort()
+        first, last = min(row[2] for row in series), max(row[2] for row in series)
         raw.execute(
             'SELECT start, "end", value, utc_offset FROM metrics_sample'
             " WHERE data_source_id = %s AND metric = %s AND start >= %s AND start <= %s"
             ' ORDER BY start, "end"',
-            [source_id, metric_id, series[0][0], series[-1][0]],
+            [source_id, metric_id, first, last],
             binary=True,
         )
         stored = raw.fetchall()
         if not stored:
             state = "new" if state in (None, "new") else "mixed"
-        elif stored == series:
+        elif stored == sorted(row[2:6] for row in series):
             state = "same" if state in (None, "same") else "mixed"
         else:
             return "mixed"
@@ -834,7 +834,7 @@ def sleep_sessions_ingest(
     return result
 
 
-WORKOUT_CHUNK = 25  # workouts compared and written per query (routes make them large)
+WORKOUT_CHUNK = 10  # workouts compared and written per query (routes make them large)
 
 
 def workouts_ingest(

@@ -96,8 +96,21 @@ def resolve_days(user, metric_id: int, days: set[date] | None, rank: dict[int, i
     return resolved
 
 
+MERGE_WINDOW = 31  # days whose samples are read (and held) at once
+
+
 def _merge_days(metric_id: int, needs_merge: dict[date, list[int]]) -> dict[date, Resolved]:
-    """Time-span merge of the days where several sources of a cumulative metric overlap."""
+    """Time-span merge of the days where several sources of a cumulative metric overlap,
+    a window of days at a time (so years of them need no more memory than a month)."""
+    days = sorted(needs_merge)
+    merged: dict[date, Resolved] = {}
+    for at in range(0, len(days), MERGE_WINDOW):
+        window = {day: needs_merge[day] for day in days[at : at + MERGE_WINDOW]}
+        merged.update(_merge_window(metric_id, window))
+    return merged
+
+
+def _merge_window(metric_id: int, needs_merge: dict[date, list[int]]) -> dict[date, Resolved]:
     source_ids = sorted({s for sources in needs_merge.values() for s in sources})
     first, last = min(needs_merge), max(needs_merge)
     spans: dict[date, dict[int, list]] = defaultdict(lambda: defaultdict(list))

@@ -285,3 +285,18 @@ def test_mapping_values_are_valid_stages_and_activity_types():
 
     assert set(SLEEP_STAGES.values()) <= set(SleepStage.values)
     assert set(WORKOUT_TYPES.values()) <= set(ActivityType.values)
+
+
+def test_the_parser_process_sends_batches_and_its_errors(tmp_path):
+    from imports.apple_health.pipe import parsed_batches
+
+    path = tmp_path / "export.xml"
+    path.write_bytes(export(rec("StepCount", "count", 812, "2024-03-01 08:05:00 -0800")))
+    report = ParseReport()
+    batches = list(parsed_batches(path, report))
+    assert [row[0] for b in batches for row in b.rows] == ["steps"]
+    assert batches[0].new_sources[0].origin == "Alice\u2019s Apple Watch"
+    assert report.records == 1 and report.types["HKQuantityTypeIdentifierStepCount"] == 1
+    path.write_bytes(b"<html>not an export</html>")
+    with pytest.raises(MalformedExport):
+        list(parsed_batches(path, ParseReport()))

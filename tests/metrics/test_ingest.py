@@ -142,3 +142,24 @@ def test_a_missing_offset_comes_from_the_users_home_time_zone(user):
     sample = Sample.objects.get()
     assert sample.utc_offset == -420
     assert DailyRollup.objects.get().day.isoformat() == "2026-06-30"
+
+
+def test_plain_tuples_in_sampleins_field_order_are_ingested_the_same(user):
+    record = steps(T0, 10, 100)
+    as_tuple = tuple(getattr(record, name) for name in SampleIn.__slots__)
+    bad = ("steps", T0, T0 - timedelta(minutes=1), 5.0, "count", WATCH, 0)
+    result = samples_ingest(user=user, records=[as_tuple, bad])
+    assert (result.created, result.rejected) == (1, 1)
+    assert result.reasons == {"inverted_interval": 1}
+    again = samples_ingest(user=user, records=[record])
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
+
+
+def test_resolve_false_leaves_the_resolved_values_to_the_caller(user):
+    from metrics.models import ResolvedDaily
+    from metrics.services import resolved_refresh
+
+    result = samples_ingest(user=user, records=[steps(T0, 10, 100)], resolve=False)
+    assert not ResolvedDaily.objects.filter(user=user).exists()
+    resolved_refresh(user=user, pairs=result.touched)
+    assert ResolvedDaily.objects.get(user=user, metric=BY_KEY["steps"].id).value == 100

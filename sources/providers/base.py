@@ -125,7 +125,9 @@ class Provider:
         """Exchange a refresh token for a new pair (AuthRevoked on invalid_grant)."""
         raise NotImplementedError
 
-    def revoke(self, http: ProviderHTTP, access_token: str, refresh_token: str) -> bool:
+    def revoke(
+        self, http: ProviderHTTP, access_token: str, refresh_token: str, provider_user_id: str = ""
+    ) -> bool:
         """Revoke our access at the provider where it can; False if it cannot."""
         return False
 

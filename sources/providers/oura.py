@@ -310,7 +310,9 @@ class Oura(Provider):
             )
         return tokens
 
-    def revoke(self, http: ProviderHTTP, access_token: str, refresh_token: str) -> bool:
+    def revoke(
+        self, http: ProviderHTTP, access_token: str, refresh_token: str, provider_user_id: str = ""
+    ) -> bool:
         """POST the revoke URL with the access token; True if Oura confirmed."""
         url = self.config.get("REVOKE_URL")
         if not url or not access_token:

@@ -424,7 +424,9 @@ class Whoop(Provider):
             )
         return tokens
 
-    def revoke(self, http: ProviderHTTP, access_token: str, refresh_token: str) -> bool:
+    def revoke(
+        self, http: ProviderHTTP, access_token: str, refresh_token: str, provider_user_id: str = ""
+    ) -> bool:
         """DELETE /v2/user/access (also stops webhooks for this user). With an expired
         access token, refresh once and revoke with the new one; a dead refresh token means
         there is nothing left to revoke (True)."""

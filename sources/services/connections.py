@@ -145,7 +145,17 @@ def _provider_cleanup(provider, connection: Connection) -> None:
                 ),
             )
         )
-    steps.append(("revoke", lambda: provider.revoke(http, access_token, connection.refresh_token)))
+    steps.append(
+        (
+            "revoke",
+            lambda: provider.revoke(
+                http,
+                access_token,
+                connection.refresh_token,
+                provider_user_id=connection.provider_user_id,
+            ),
+        )
+    )
     for step, call in steps:
         try:
             call()

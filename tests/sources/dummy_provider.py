@@ -66,7 +66,7 @@ class DummyProvider(Provider):
         response = http.request("POST", self.config["TOKEN_URL"], data=form)
         return self.parse_token_response(http.json(response))
 
-    def revoke(self, http, access_token: str, refresh_token: str) -> bool:
+    def revoke(self, http, access_token: str, refresh_token: str, provider_user_id="") -> bool:
         response = http.request("POST", self.config["REVOKE_URL"], data={"token": access_token})
         return response.status_code == 200
 

@@ -119,3 +119,14 @@ def test_a_notification_through_the_webhook_view_syncs_that_window(
     again = fake.deliver(callback, USER, 1, client=client, startdate=start, enddate=end)
     assert again.status_code == 200
     assert SyncRun.objects.filter(trigger=SyncRun.Trigger.WEBHOOK).count() == 1
+
+
+@pytest.mark.django_db
+def test_disconnect_revokes_with_the_stored_user_id_and_no_extra_refresh(fake, connection):
+    from sources.services.connections import connection_disconnect
+
+    connection_disconnect(connection=connection, delete_data=False)
+
+    assert fake.revoked_users == [USER]
+    assert fake.refresh_calls == 0
+    assert not Connection.objects.filter(id=connection.id).exists()

@@ -298,17 +298,8 @@ class Oura(Provider):
             if isinstance(data, dict) and data.get("error"):
                 return self.parse_token_response(data)  # raises
             raise ProviderError(f"Oura's token endpoint answered HTTP {response.status_code}")
-        tokens = self.parse_token_response(data)
-        if not tokens.refresh_token:
-            # Not seen from Oura; keep the one we have rather than lose the connection.
-            tokens = TokenSet(
-                tokens.access_token,
-                refresh_token,
-                tokens.expires_at,
-                tokens.scopes,
-                tokens.provider_user_id,
-            )
-        return tokens
+        # Without a new refresh token the token service keeps the one it has.
+        return self.parse_token_response(data)
 
     def revoke(
         self, http: ProviderHTTP, access_token: str, refresh_token: str, provider_user_id: str = ""

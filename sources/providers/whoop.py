@@ -413,16 +413,8 @@ class Whoop(Provider):
             raise ProviderError(f"WHOOP token endpoint answered HTTP {response.status_code}")
         if data is None:
             raise MalformedPayload("WHOOP token endpoint: the answer is not JSON")
-        tokens = self.parse_token_response(data)
-        if not tokens.refresh_token:
-            tokens = TokenSet(
-                tokens.access_token,
-                refresh_token,
-                tokens.expires_at,
-                tokens.scopes,
-                tokens.provider_user_id,
-            )
-        return tokens
+        # Without a new refresh token the token service keeps the one it has.
+        return self.parse_token_response(data)
 
     def revoke(
         self, http: ProviderHTTP, access_token: str, refresh_token: str, provider_user_id: str = ""

@@ -20,12 +20,11 @@ from imports.apple_health.parser import (
     ParseReport,
     check_archive,
     open_export,
-    samples_from_rows,
 )
 from imports.apple_health.pipe import parsed_batches
 from imports.apple_health.routes import RouteReport, routes_attached
 from imports.models import ImportJob
-from metrics.schemas import SampleIn, SleepSessionIn, SourceRef, WorkoutIn
+from metrics.schemas import SampleIn, SleepSessionIn, WorkoutIn
 from metrics.services import (
     resolved_recompute,
     resolved_refresh,
@@ -66,10 +65,8 @@ def apple_health_import(
     workouts: list[WorkoutIn] = []
 
     def samples(batches):
-        sources: list[SourceRef] = []
         for parsed in batches:
-            sources += parsed.new_sources
-            yield from samples_from_rows(parsed.rows, sources, report.skipped)
+            yield from parsed.rows  # SampleIn-shaped tuples, dates in epoch seconds
             for item in parsed.others:
                 if isinstance(item, SampleIn):
                     yield item

@@ -3,8 +3,9 @@
 A Workout element names its route with ``<FileReference path="/workout-routes/x.gpx"/>``
 (the parser keeps it as ``route=[{"file": path}]``). Here each referenced file is looked
 up in the archive's own listing (never as a path on disk, never extracted), read as a
-stream from its member with a size and point limit, and parsed with expat the way
-parser.py parses export.xml: no DTD, no entity declarations, nothing external fetched.
+stream from its member with a size and point limit, and parsed with the C-accelerated
+ElementTree pull parser once expat has checked that there is no DTD (so no entity
+declarations either, and nothing external fetched).
 The workout then carries its points in the stored form of ``Workout.route``:
 ``[[UTC ISO time, latitude, longitude, elevation m | None], ...]`` (6 decimals for the
 position, about 0.1 m; elevation to 0.1 m).
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import IO
+from xml.etree.ElementTree import ParseError, XMLPullParser
 from xml.parsers import expat
 
 from metrics.schemas import WorkoutIn
@@ -144,66 +146,6 @@ def _route_for(
         raise RouteError(f"unreadable: {exc}"[:200]) from exc
 
 
-class _LocalNames(dict):
-    """ "namespace trkpt" -> "trkpt", split once per distinct name."""
-
-    def __missing__(self, name: str) -> str:
-        local = self[name] = name.rpartition(" ")[2]
-        return local
-
-
-class _Track:
-    """What the expat handlers collect: the points of every track segment. Called about
-    eight times per point (trkpt, ele, time, extensions...), so the handlers stay short:
-    element names are split once per distinct name, and character data is only listened
-    to inside <ele> and <time>."""
-
-    def __init__(self, parser, max_points: int):
-        self.parser = parser
-        self.points: list[list] = []
-        self.max_points = max_points
-        self.point: list | None = None
-        self.text: list[str] = []
-        self.local_names = _LocalNames()
-
-    def start(self, name: str, attrs: dict) -> None:
-        local = self.local_names[name]
-        if local == "trkpt":
-            if len(self.points) >= self.max_points:
-                raise RouteError(f"more than {self.max_points:,} points")
-            try:
-                lat, lon = float(attrs["lat"]), float(attrs["lon"])
-            except (KeyError, ValueError) as exc:
-                raise RouteError("a track point without a valid lat/lon") from exc
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                raise RouteError("a track point outside the globe")
-            self.point = [None, round(lat, 6), round(lon, 6), None]
-        elif self.point is not None and (local == "ele" or local == "time"):
-            self.text = []
-            self.parser.CharacterDataHandler = self.text.append
-
-    def end(self, name: str) -> None:
-        point = self.point
-        if point is None:
-            return
-        local = self.local_names[name]
-        if local == "trkpt":
-            if point[0] is None:
-                raise RouteError("a track point without a time")
-            self.points.append(point)
-            self.point = None
-        elif (local == "ele" or local == "time") and self.parser.CharacterDataHandler:
-            self.parser.CharacterDataHandler = None
-            text = "".join(self.text).strip()
-            try:
-                if local == "ele":
-                    point[3] = round(float(text), 1)
-                else:
-                    point[0] = _utc_text(text)
-            except ValueError as exc:
-                raise RouteError(f"unreadable <{local}> {text[:40]!r}") from exc
-
-
 def _utc_text(text: str) -> str:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
@@ -213,27 +155,73 @@ def _utc_text(text: str) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+class _RootReached(Exception):
+    pass
+
+
+class _Prolog:
+    """What comes before the root element, read by expat alone: a DTD (and so any entity
+    declaration) can only appear there, and is refused before the document parser sees
+    it. Fed the same chunks as that parser until the root element starts."""
+
+    def __init__(self):
+        self.parser = expat.ParserCreate()
+        self.parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        self.parser.StartDoctypeDeclHandler = self._doctype
+        self.parser.StartElementHandler = self._root
+        self.parser.ExternalEntityRefHandler = lambda *args: 0  # never fetch anything
+
+    def passed(self, chunk: bytes) -> bool:
+        """False until the root element has started; RouteError for a DTD."""
+        try:
+            self.parser.Parse(chunk, not chunk)
+        except _RootReached:
+            return True
+        except expat.ExpatError:
+            return True  # malformed: the document parser says where
+        return False
+
+    @staticmethod
+    def _doctype(*args):
+        raise RouteError("a DTD in a route file: refused")
+
+    @staticmethod
+    def _root(*args):
+        raise _RootReached
+
+
+_SEGMENT = "trkseg"
+
+
+class _Tags(dict):
+    """An element's tag -> what it is to a route, worked out once per tag whatever its
+    namespace: for a <trkpt>, the tags of its <time> and <ele> (in its namespace);
+    _SEGMENT for a <trkseg>; None for anything else."""
+
+    def __missing__(self, tag: str):
+        namespace, _, local = tag.rpartition("}")
+        if local == "trkpt":
+            kind = (f"{namespace}}}time", f"{namespace}}}ele") if namespace else ("time", "ele")
+        else:
+            kind = _SEGMENT if local == "trkseg" else None
+        self[tag] = kind
+        return kind
+
+
 def parse_gpx(
     stream: IO[bytes], *, max_bytes: int = MAX_ROUTE_BYTES, max_points: int = MAX_ROUTE_POINTS
 ) -> list[list]:
     """A GPX document's track points, ``[[time, lat, lon, ele | None], ...]``, read as a
-    stream. Raises RouteError for a DTD, an entity, malformed XML or too much of it."""
-    parser = expat.ParserCreate(namespace_separator=" ")
-    track = _Track(parser, max_points)
-    parser.buffer_text = True
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    stream. Raises RouteError for a DTD, an entity, malformed XML or too much of it.
 
-    def refuse_doctype(*args):
-        raise RouteError("a DTD in a route file: refused")
-
-    def refuse_entities(*args):
-        raise RouteError("an entity declaration in a route file: refused")
-
-    parser.StartDoctypeDeclHandler = refuse_doctype
-    parser.EntityDeclHandler = refuse_entities
-    parser.ExternalEntityRefHandler = lambda *args: 0  # never fetch anything
-    parser.StartElementHandler = track.start
-    parser.EndElementHandler = track.end
+    ElementTree builds each <trkpt> (with its <ele>, <time> and extensions) in C; only
+    the finished elements reach Python, each track point emptied once read (what is left
+    of it is a bare element, about 100 bytes, until its segment ends)."""
+    prolog = _Prolog()
+    in_prolog = True
+    parser = XMLPullParser(events=("end",))
+    tags = _Tags()
+    points: list[list] = []
     read = 0
     try:
         while True:
@@ -241,11 +229,57 @@ def parse_gpx(
             read += len(chunk)
             if read > max_bytes:
                 raise RouteError(f"larger than {max_bytes:,} bytes")
-            parser.Parse(chunk, not chunk)
+            if in_prolog:
+                in_prolog = not prolog.passed(chunk)
+            if chunk:
+                parser.feed(chunk)
+            else:
+                parser.close()
+            for _, element in parser.read_events():
+                kind = tags[element.tag]
+                if kind is None:
+                    continue
+                if kind is _SEGMENT:
+                    element.clear()  # its emptied track points
+                    continue
+                if len(points) >= max_points:
+                    raise RouteError(f"more than {max_points:,} points")
+                points.append(_point(element, *kind))
+                element.clear()
             if not chunk:
-                break
-    except expat.ExpatError as exc:
-        raise RouteError(
-            f"malformed GPX at line {exc.lineno}: {expat.ErrorString(exc.code)}"
-        ) from exc
-    return track.points
+                return points
+    except ParseError as exc:
+        line = exc.position[0]
+        raise RouteError(f"malformed GPX at line {line}: {expat.ErrorString(exc.code)}") from exc
+
+
+def _point(trkpt, time_tag: str, ele_tag: str) -> list:
+    attributes = trkpt.attrib
+    try:
+        lat, lon = _degrees(attributes["lat"]), _degrees(attributes["lon"])
+    except (KeyError, ValueError) as exc:
+        raise RouteError("a track point without a valid lat/lon") from exc
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise RouteError("a track point outside the globe")
+    time, ele = trkpt.findtext(time_tag), trkpt.findtext(ele_tag)
+    if time is None:
+        raise RouteError("a track point without a time")
+    try:
+        time = _utc_text(time.strip())
+    except ValueError as exc:
+        raise RouteError(f"unreadable <time> {time[:40]!r}") from exc
+    if ele is not None:
+        try:
+            ele = round(float(ele), 1)
+        except ValueError as exc:
+            raise RouteError(f"unreadable <ele> {ele[:40]!r}") from exc
+    return [time, lat, lon, ele]
+
+
+def _degrees(text: str) -> float:
+    """A latitude or longitude to 6 decimals. Written with 6 or fewer (Apple's form),
+    the float read is that number already; round() (slow) only for longer ones."""
+    _, dot, decimals = text.partition(".")
+    if dot and len(decimals) <= 6 and decimals.isdigit():
+        return float(text)
+    return round(float(text), 6)

@@ -77,6 +77,30 @@ def test_unusable_gpx_is_refused_with_a_reason(data, message):
         parse_gpx(io.BytesIO(data))
 
 
+def test_a_dtd_after_a_long_prolog_is_still_refused():
+    # The DTD check reads up to the root element, however many chunks that takes.
+    data = (
+        b'<?xml version="1.0"?>\n<!--'
+        + b"x" * 200_000
+        + b'-->\n<!DOCTYPE gpx [\n<!ENTITY a "b">\n]>\n<gpx/>'
+    )
+    with pytest.raises(RouteError, match="DTD"):
+        parse_gpx(io.BytesIO(data))
+
+
+def test_other_namespaces_and_finer_coordinates():
+    gpx_1_0 = GPX.replace(
+        b"http://www.topografix.com/GPX/1/1", b"http://www.topografix.com/GPX/1/0"
+    )
+    assert parse_gpx(io.BytesIO(gpx_1_0)) == POINTS
+    bare = GPX.replace(b' xmlns="http://www.topografix.com/GPX/1/1"', b"")
+    assert parse_gpx(io.BytesIO(bare)) == POINTS
+    finer = GPX.replace(b'lat="37.769412"', b'lat="37.76941249"').replace(
+        b'lon="-122.486212"', b'lon="-122.48621151"'
+    )
+    assert parse_gpx(io.BytesIO(finer))[0][1:3] == [37.769412, -122.486212]
+
+
 def test_route_files_are_read_within_limits():
     with pytest.raises(RouteError, match="more than 2 points"):
         parse_gpx(io.BytesIO(GPX), max_points=2)

@@ -105,7 +105,7 @@ def _offset(suffix: str) -> tuple[int, timedelta]:
 # "2024-03-10 07 -0800" -> that hour's start in seconds since the epoch. Records come
 # sorted by type and time, so a few thousand recent hours answer nearly every date.
 _HOURS: dict[str, int] = {}
-_HOURS_KEPT = 4096
+_HOURS_KEPT = 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -159,7 +159,7 @@ class _State:
 
     # Sources kept by (sourceName, device): the device string names the object's address
     # ("<<HKDevice: 0x2c09a8a70>, ...") so there are thousands; kept within bounds.
-    SOURCES_KEPT = 2048
+    SOURCES_KEPT = 1024
 
     def __init__(self, report: ParseReport):
         self.report = report
@@ -382,7 +382,7 @@ class _QuantityRecords:
     returns the chunk without them. A record it cannot read whole (an unreadable value
     or date, say) stays in the chunk for expat, which reports it as before."""
 
-    KEPT = 4096  # entries per cache, at most
+    KEPT = 1024  # entries per cache, at most
 
     def __init__(self, state: "_State"):
         self.state = state
@@ -519,10 +519,12 @@ def export_batches(
     """Stream an export.xml; yield ParsedBatch of about `batch` records each."""
     report = report or ParseReport()
     state = _State(report)
+    taken = report.records  # records parsed into the batches taken so far
 
     def take() -> ParsedBatch:
+        nonlocal taken
         parsed = ParsedBatch(state.rows, state.out)
-        state.rows, state.out = [], []
+        state.rows, state.out, taken = [], [], report.records
         return parsed
 
     reader = _Reader(stream, report, _QuantityRecords(state))
@@ -557,7 +559,8 @@ def export_batches(
             break
         fed += len(pending)
         newlines_before += pending.count(b"\n")
-        if len(state.rows) + len(state.out) >= batch:
+        # Counted in records, not rows: a night of sleep holds a few dozen.
+        if report.records - taken >= batch:
             yield take()
         pending, eof = reader.next()
     state.finish_all_sleep()

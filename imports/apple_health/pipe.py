@@ -24,7 +24,7 @@ from pathlib import Path
 from imports.apple_health.parser import ParsedBatch, ParseReport, export_batches, open_export
 
 ROOT = Path(__file__).resolve().parents[2]
-BATCH = 5_000  # records per message: small enough to keep both processes busy
+BATCH = 2_000  # records per message: small, for little memory in both processes
 PIPE_BYTES = 1 << 20  # room for a batch or so in flight (Linux; best effort)
 
 

@@ -11,6 +11,7 @@ import math
 import struct
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
@@ -936,58 +937,80 @@ def workouts_ingest(
     home_offset = _OffsetResolver(user.timezone)
     now = timezone.now()
     numbered = enumerate(workouts)
-    while chunk := list(islice(numbered, WORKOUT_CHUNK)):
-        fresh: dict[tuple[int, datetime], Workout] = {}
-        checked = []
-        for index, item in chunk:
-            try:
-                _check_interval(item.start, item.end, now)
-                if item.activity_type not in ActivityType.values:
-                    raise Rejected(
-                        "unknown_activity", f"unknown activity type {item.activity_type!r}"
-                    )
-                offset = home_offset.resolve(item.start, item.utc_offset)
-            except Rejected as rejection:
-                result.reject(index, rejection.code, rejection.message)
-                continue
-            checked.append((sources.id_for(item.source), item, offset))
-        stored = {
-            (workout.data_source_id, workout.start): workout
-            for workout in Workout.objects.filter(
-                data_source_id__in={source_id for source_id, _, _ in checked},
-                start__in={item.start for _, item, _ in checked},
-            )
-        }
-        for source_id, item, offset in checked:
-            fields = {
-                "activity_type": item.activity_type,
-                "end": item.end,
-                "utc_offset": offset,
-                "external_id": item.external_id,
-                "duration_seconds": (item.end - item.start).total_seconds(),
-                "distance_m": item.distance_m,
-                "energy_kcal": item.energy_kcal,
-                "heart_rate_avg": item.heart_rate_avg,
-                "heart_rate_max": item.heart_rate_max,
-                "elevation_gain_m": item.elevation_gain_m,
-                "route": item.route,
-                "import_job_id": import_job_id,
+    # On PostgreSQL the inserts are pipelined: a chunk's INSERT runs while the next
+    # chunk is prepared (an import reads its route files then), and its answer is read
+    # with the next chunk's query.
+    with _pipelined():
+        while chunk := list(islice(numbered, WORKOUT_CHUNK)):
+            fresh: dict[tuple[int, datetime], Workout] = {}
+            checked = []
+            for index, item in chunk:
+                try:
+                    _check_interval(item.start, item.end, now)
+                    if item.activity_type not in ActivityType.values:
+                        raise Rejected(
+                            "unknown_activity", f"unknown activity type {item.activity_type!r}"
+                        )
+                    offset = home_offset.resolve(item.start, item.utc_offset)
+                except Rejected as rejection:
+                    result.reject(index, rejection.code, rejection.message)
+                    continue
+                checked.append((sources.id_for(item.source), item, offset))
+            stored = {
+                (workout.data_source_id, workout.start): workout
+                for workout in Workout.objects.filter(
+                    data_source_id__in={source_id for source_id, _, _ in checked},
+                    start__in={item.start for _, item, _ in checked},
+                )
             }
-            key = (source_id, item.start)
-            existing = stored.get(key) or fresh.get(key)  # the same workout twice in a chunk
-            if existing is None:
-                fresh[key] = Workout(data_source_id=source_id, start=item.start, **fields)
-                result.created += 1
-            elif any(getattr(existing, k) != v for k, v in fields.items() if k != "import_job_id"):
-                for name, value in fields.items():
-                    setattr(existing, name, value)
-                if key not in fresh:
-                    existing.save()
-                result.updated += 1
-            else:
-                result.unchanged += 1
-        Workout.objects.bulk_create(fresh.values())
+            for source_id, item, offset in checked:
+                fields = {
+                    "activity_type": item.activity_type,
+                    "end": item.end,
+                    "utc_offset": offset,
+                    "external_id": item.external_id,
+                    "duration_seconds": (item.end - item.start).total_seconds(),
+                    "distance_m": item.distance_m,
+                    "energy_kcal": item.energy_kcal,
+                    "heart_rate_avg": item.heart_rate_avg,
+                    "heart_rate_max": item.heart_rate_max,
+                    "elevation_gain_m": item.elevation_gain_m,
+                    "route": item.route,
+                    "import_job_id": import_job_id,
+                }
+                key = (source_id, item.start)
+                existing = stored.get(key) or fresh.get(key)  # the same workout twice in a chunk
+                if existing is None:
+                    fresh[key] = Workout(data_source_id=source_id, start=item.start, **fields)
+                    result.created += 1
+                elif any(
+                    getattr(existing, k) != v for k, v in fields.items() if k != "import_job_id"
+                ):
+                    for name, value in fields.items():
+                        setattr(existing, name, value)
+                    if key not in fresh:
+                        # By primary key: save() reads the row count, which a pipelined
+                        # query only has later.
+                        Workout.objects.filter(pk=existing.pk).update(**fields)
+                    result.updated += 1
+                else:
+                    result.unchanged += 1
+            # Without RETURNING (nothing here needs the new ids), so nothing waits for
+            # it; a workout that a concurrent writer stored meanwhile stays as it is.
+            Workout.objects.bulk_create(fresh.values(), ignore_conflicts=True)
     return result
+
+
+@contextmanager
+def _pipelined():
+    """psycopg's pipeline mode on Django's connection (PostgreSQL): queries are sent
+    without waiting for their answers until a result is needed."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.connection.pipeline():
+        yield
 
 
 # --- demo data ---------------------------------------------------------------------------

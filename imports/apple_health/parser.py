@@ -367,8 +367,8 @@ _ASCII = rb'[^"<&\n\x80-\xff]*'  # attributes only skipped: anything else goes t
 # A date: its hour, its minute and second, its offset ("2024-03-10 07", "15:42", "-0800").
 _DATE = rb"([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}):([0-5][0-9]:[0-5][0-9]) ([+-][0-9]{4})"
 _QUANTITY_RECORD = re.compile(
-    rb'<Record type="(' + _PLAIN + rb')" sourceName="(' + _ESCAPED + rb')"'
-    rb'(?: sourceVersion="' + _ESCAPED + rb'")?(?: device="(' + _ESCAPED + rb')")?'
+    rb'<Record type="(' + _PLAIN + rb')" (sourceName="' + _ESCAPED + rb'"'
+    rb'(?: sourceVersion="' + _ESCAPED + rb'")?(?: device="' + _ESCAPED + rb'")?)'
     rb' unit="(' + _ESCAPED + rb')"(?: creationDate="' + _ASCII + rb'")?'
     rb' startDate="' + _DATE + rb'" endDate="' + _DATE + rb'" value="(' + _PLAIN + rb')"'
     rb'(?:/>|>(\s*(?:<MetadataEntry key="' + _ASCII + rb'" value="' + _ASCII + rb'"/>\s*)*)'
@@ -386,9 +386,10 @@ class _QuantityRecords:
 
     def __init__(self, state: "_State"):
         self.state = state
+        self.append, self.count = state.rows.append, state.types  # (rows: never replaced)
         # (type, unit) as written -> (type, metric, our unit), or None: not a quantity.
         self.types: dict[tuple[bytes, bytes], tuple[str, str, str] | None] = {}
-        self.sources: dict[tuple[bytes, bytes | None], SourceRef] = {}
+        self.sources: dict[bytes, SourceRef] = {}  # sourceName="..." ... device="..." ->
         # (hour, offset) as written -> (the hour's start in epoch seconds, offset minutes)
         self.hours: dict[tuple[bytes, bytes], tuple[int, int]] = {}
 
@@ -400,8 +401,8 @@ class _QuantityRecords:
         return chunk
 
     def record(self, match: re.Match) -> bytes:
-        (raw_kind, name, device, raw_unit, hour, second, zone, end_hour, end_second,
-         end_zone, raw_value, children) = match.groups()  # fmt: skip
+        (raw_kind, raw_source, raw_unit, hour, second, zone, end_hour, end_second, end_zone,
+         raw_value, children) = match.groups()  # fmt: skip
         try:
             found = self.types[raw_kind, raw_unit]
         except KeyError:
@@ -411,25 +412,21 @@ class _QuantityRecords:
         kind, metric, unit = found
         try:
             value = float(raw_value)
-            start, offset = self.hours.get((hour, zone)) or self.hour(hour, zone)
-            end = self.hours.get((end_hour, end_zone)) or self.hour(end_hour, end_zone)
-            source = self.sources.get((name, device)) or self.source(name, device)
+            hours = self.hours
+            start, offset = hours.get((hour, zone)) or self.hour(hour, zone)
+            start += _SECOND_OF_HOUR[second]
+            if end_second == second and end_hour == hour and end_zone == zone:
+                end = start  # an instant (most records)
+            else:
+                end = (hours.get((end_hour, end_zone)) or self.hour(end_hour, end_zone))[0]
+                end += _SECOND_OF_HOUR[end_second]
+            source = self.sources.get(raw_source) or self.source(raw_source)
         except (ValueError, expat.ExpatError):
             return match.group()
         if unit == "%" and value <= 1.0 and metric in FRACTION_METRICS:
             unit = "1"  # Apple writes 0.97 with the unit "%"
-        self.state.types[kind] += 1
-        self.state.rows.append(
-            (
-                metric,
-                start + _SECOND_OF_HOUR[second],
-                end[0] + _SECOND_OF_HOUR[end_second],
-                value,
-                unit,
-                source,
-                offset,
-            )
-        )
+        self.count[kind] += 1
+        self.append((metric, start, end, value, unit, source, offset))
         return b"" if children is None else b"\n" * children.count(b"\n")
 
     def type(self, raw_kind: bytes, raw_unit: bytes) -> tuple[str, str, str] | None:
@@ -437,7 +434,11 @@ class _QuantityRecords:
         metric = QUANTITY_METRICS.get(kind)
         found = None
         if metric is not None:
-            found = (kind, metric, _our_unit(kind, _attribute_text(raw_unit)))
+            found = (
+                kind,
+                metric,
+                _our_unit(kind, _attributes(b'unit="' + raw_unit + b'"')["unit"]),
+            )
         if len(self.types) >= self.KEPT:
             self.types.clear()
         self.types[raw_kind, raw_unit] = found
@@ -451,23 +452,20 @@ class _QuantityRecords:
         self.hours[hour, zone] = found
         return found
 
-    def source(self, name: bytes, device: bytes | None) -> SourceRef:
-        attrs = {"sourceName": _attribute_text(name)}
-        if device is not None:
-            attrs["device"] = _attribute_text(device)
+    def source(self, raw: bytes) -> SourceRef:
         if len(self.sources) >= self.KEPT:
             self.sources.clear()
-        self.sources[name, device] = source = _source(attrs)
+        self.sources[raw] = source = _source(_attributes(raw))
         return source
 
 
-def _attribute_text(raw: bytes) -> str:
-    """An attribute's value as XML reads it (references decoded, UTF-8 checked)."""
+def _attributes(raw: bytes) -> dict[str, str]:
+    """Attributes as XML reads them (references decoded, UTF-8 checked), by expat."""
     parser = expat.ParserCreate()
     found = {}
     parser.StartElementHandler = lambda name, attrs: found.update(attrs)
-    parser.Parse(b'<a v="' + raw + b'"/>', True)
-    return found["v"]
+    parser.Parse(b"<a " + raw + b"/>", True)
+    return found
 
 
 def _our_unit(kind: str, written: str) -> str:
@@ -523,8 +521,9 @@ def export_batches(
 
     def take() -> ParsedBatch:
         nonlocal taken
-        parsed = ParsedBatch(state.rows, state.out)
-        state.rows, state.out, taken = [], [], report.records
+        parsed = ParsedBatch(state.rows.copy(), state.out)
+        state.rows.clear()
+        state.out, taken = [], report.records
         return parsed
 
     reader = _Reader(stream, report, _QuantityRecords(state))

@@ -6,14 +6,15 @@ rollups), then imported again.
 Figures:
 - apple_import_records_per_s: records of the export per second of the first import.
 - apple_import_peak_rss_mb: the import's peak resident memory: the importing process's
-  peak plus its parser process's peak (pipe.py), each read from /proc (VmHWM) while it
-  runs. (getrusage's ru_maxrss would count this benchmark's own memory: a child starts
-  as a copy of its parent.)
+  peak plus its parser process's peak (pipe.py), each read from /proc (VmHWM, which only
+  grows) every 10 ms while it runs. (getrusage's ru_maxrss would count this benchmark's
+  own memory: a child starts as a copy of its parent.)
 - apple_import_peak_rss_small_mb: the same for a ~100 MB export.xml (96 days), which
   should stay within 20 MB of the large one: memory does not grow with the export.
 - apple_reimport_new_rows: rows the second import of the same file created or changed.
 """
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -61,11 +62,10 @@ def run_import(path: Path) -> tuple[float, str, float]:
 def _watch(process: subprocess.Popen, peaks: dict[int, int]) -> None:
     while process.poll() is None:
         pids = [process.pid]
-        try:
-            children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
-            pids += [int(pid) for pid in children.split()]
-        except OSError:
-            pass
+        # The import's children (its parser process), started from any of its threads.
+        for task in Path(f"/proc/{process.pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                pids += [int(pid) for pid in (task / "children").read_text().split()]
         for pid in pids:
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
@@ -74,7 +74,7 @@ def _watch(process: subprocess.Popen, peaks: dict[int, int]) -> None:
             for line in status.splitlines():
                 if line.startswith("VmHWM:"):
                     peaks[pid] = max(peaks.get(pid, 0), int(line.split()[1]))
-        time.sleep(0.05)
+        time.sleep(0.01)  # VmHWM only grows: a sample missed late is the only risk
 
 
 def main() -> None:

@@ -364,11 +364,14 @@ class _State:
 _PLAIN = rb'[^"<&\n]*'
 _ESCAPED = rb'[^"<&\n]*(?:&(?:lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);[^"<&\n]*)*'
 _ASCII = rb'[^"<&\n\x80-\xff]*'  # attributes only skipped: anything else goes to expat
+# The source's attributes (the longest) as a span checked by expat itself, once per
+# distinct span: about a third less time matching.
+_ANY = rb'[^"]*'
 # A date: its hour, its minute and second, its offset ("2024-03-10 07", "15:42", "-0800").
 _DATE = rb"([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}):([0-5][0-9]:[0-5][0-9]) ([+-][0-9]{4})"
 _QUANTITY_RECORD = re.compile(
-    rb'<Record type="(' + _PLAIN + rb')" (sourceName="' + _ESCAPED + rb'"'
-    rb'(?: sourceVersion="' + _ESCAPED + rb'")?(?: device="' + _ESCAPED + rb'")?)'
+    rb'<Record type="(' + _PLAIN + rb')" (sourceName="' + _ANY + rb'"'
+    rb'(?: sourceVersion="' + _ANY + rb'")?(?: device="' + _ANY + rb'")?)'
     rb' unit="(' + _ESCAPED + rb')"(?: creationDate="' + _ASCII + rb'")?'
     rb' startDate="' + _DATE + rb'" endDate="' + _DATE + rb'" value="(' + _PLAIN + rb')"'
     rb'(?:/>|>(\s*(?:<MetadataEntry key="' + _ASCII + rb'" value="' + _ASCII + rb'"/>\s*)*)'
@@ -453,6 +456,8 @@ class _QuantityRecords:
         return found
 
     def source(self, raw: bytes) -> SourceRef:
+        if b"\n" in raw:  # (only a record's metadata may span lines here, for line numbers)
+            raise ValueError("a line break in an attribute")
         if len(self.sources) >= self.KEPT:
             self.sources.clear()
         self.sources[raw] = source = _source(_attributes(raw))

@@ -325,6 +325,9 @@ def test_records_read_without_expat_are_read_as_expat_reads_them():
         + rec("BodyMass", "kg", "70", "2024-02-30 07:00:00 +0100")  # no such day
         + rec("BodyMass", "kg", "7O", "2024-03-03 07:00:00 +0100")  # not a number
         + rec("StepCount", "count", 5, "2024-03-01 12:00:00 -0800", "2024-03-01 11:00:00 -0800")
+        + rec("StepCount", "count", 6, "2024-03-01 13:00:00 -0800", src='sourceName="two\nlines"')
+        + rec("StepCount", "count", 7, "2024-03-01 14:00:00 -0800", src='sourceName="&bogus;"')
+        + rec("StepCount", "count", 8, "2024-03-01 15:00:00 -0800")
     )
     moved = re.sub(r'<Record (type="[^"]*")(.*) value="([^"]*)"', r'<Record value="\3" \1\2', body)
     assert moved != body and moved.count("value=") == body.count("value=")
@@ -334,6 +337,8 @@ def test_records_read_without_expat_are_read_as_expat_reads_them():
     def key(item):
         return (item.metric, item.start, item.value)
 
-    assert len(fast) == 8
+    assert len(fast) == 10
     assert sorted(fast, key=key) == sorted(slow, key=key)
+    assert [s.source.origin for s in fast if s.value == 6] == ["two lines"]
+    assert fast_report.malformed == [{"line": 26, "message": "undefined entity"}]
     assert fast_report.as_dict() == slow_report.as_dict()

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import connection, transaction
 
 from metrics.catalog import BY_ID, Aggregation, Category
-from metrics.models import DailyRollup, ResolvedDaily, Sample, local_day
+from metrics.models import SLEEP_CATEGORY_IDS, DailyRollup, ResolvedDaily, Sample, local_day
 from metrics.resolution import Resolved, merge_cumulative, pick_best
 from preferences.selectors import ranks_by_metric
 
@@ -114,20 +114,52 @@ def _merge_window(metric_id: int, needs_merge: dict[date, list[int]]) -> dict[da
     source_ids = sorted({s for sources in needs_merge.values() for s in sources})
     first, last = min(needs_merge), max(needs_merge)
     spans: dict[date, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    samples = Sample.objects.filter(
-        data_source_id__in=source_ids,
-        metric=metric_id,
-        start__gte=_midnight(first - timedelta(days=2)),
-        start__lt=_midnight(last + timedelta(days=2)),
-    ).values_list("data_source_id", "start", "end", "value", "utc_offset")
-    for source_id, start, end, value, offset in samples.iterator(chunk_size=20_000):
-        day = local_day(metric_id, start, end, offset)
+    window = (_midnight(first - timedelta(days=2)), _midnight(last + timedelta(days=2)))
+    for source_id, day, span in _window_spans(metric_id, source_ids, window):
         if day in needs_merge:
-            spans[day][source_id].append((start.timestamp(), end.timestamp(), value))
+            spans[day][source_id].append(span)
     return {
         day: merge_cumulative([(s, spans[day].get(s, [])) for s in sources])
         for day, sources in needs_merge.items()
     }
+
+
+def _window_spans(metric_id: int, source_ids: list[int], window: tuple[datetime, datetime]):
+    """(source id, local day, (start, end, value) in POSIX seconds) of the metric's samples
+    that start in the window."""
+    if connection.vendor != "postgresql":
+        samples = Sample.objects.filter(
+            data_source_id__in=source_ids,
+            metric=metric_id,
+            start__gte=window[0],
+            start__lt=window[1],
+        ).values_list("data_source_id", "start", "end", "value", "utc_offset")
+        for source_id, start, end, value, offset in samples.iterator(chunk_size=20_000):
+            day = local_day(metric_id, start, end, offset)
+            yield source_id, day, (start.timestamp(), end.timestamp(), value)
+        return
+    # On PostgreSQL the times come as POSIX seconds (the same floats as timestamp()) and
+    # the local day is worked out from them: no datetime built per sample.
+    by_end = metric_id in SLEEP_CATEGORY_IDS  # as local_day(): sleep counts on waking
+    days: dict[int, date] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT data_source_id, EXTRACT(EPOCH FROM start)::float8,"
+            ' EXTRACT(EPOCH FROM "end")::float8, value, utc_offset'
+            " FROM metrics_sample WHERE data_source_id = ANY(%s) AND metric = %s"
+            " AND start >= %s AND start < %s",
+            [source_ids, metric_id, *window],
+        )
+        while rows := cursor.fetchmany(20_000):
+            for source_id, start, end, value, offset in rows:
+                number = int(((end if by_end else start) + 60 * offset) // 86_400)
+                day = days.get(number)
+                if day is None:
+                    day = days[number] = _EPOCH_DAY + timedelta(days=number)
+                yield source_id, day, (start, end, value)
+
+
+_EPOCH_DAY = date(1970, 1, 1)
 
 
 def _midnight(day: date) -> datetime:

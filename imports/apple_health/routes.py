@@ -14,6 +14,7 @@ A route that is missing, too large or malformed is reported (file and reason) an
 workout is kept without a route; nothing else is lost.
 """
 
+import math
 import re
 import zipfile
 import zlib
@@ -268,12 +269,15 @@ def _point(trkpt, time_tag: str, ele_tag: str) -> list:
         time = _utc_text(time.strip())
     except ValueError as exc:
         raise RouteError(f"unreadable <time> {time[:40]!r}") from exc
+    elevation = None
     if ele is not None:
         try:
-            ele = round(float(ele), 1)
+            elevation = round(float(ele), 1)
         except ValueError as exc:
             raise RouteError(f"unreadable <ele> {ele[:40]!r}") from exc
-    return [time, lat, lon, ele]
+        if not math.isfinite(elevation):  # JSON, the stored route, has no NaN or infinity
+            raise RouteError(f"unreadable <ele> {ele[:40]!r}")
+    return [time, lat, lon, elevation]
 
 
 def _degrees(text: str) -> float:

@@ -898,7 +898,12 @@ def sleep_sessions_ingest(
                 if stage in minutes
             )
             if in_bed:
-                derived.append(sample("sleep_efficiency", 100 * asleep / in_bed, "%"))
+                efficiency = 100 * asleep / in_bed
+                if 100 < efficiency < 100 + 1e-9:
+                    # Stages filling the whole night add up (in float minutes) to a hair
+                    # more than its length: that is 100 %, not a value out of range.
+                    efficiency = 100.0
+                derived.append(sample("sleep_efficiency", efficiency, "%"))
         if item.latency_minutes is not None:
             derived.append(sample("sleep_latency", item.latency_minutes))
         if item.score is not None:

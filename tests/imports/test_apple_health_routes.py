@@ -70,6 +70,7 @@ def test_a_gpx_track_becomes_compact_points():
         (GPX.replace(b'lat="37.769420"', b'lat="97.1"'), "outside the globe"),
         (GPX.replace(b"<time>2024-03-02T01:30:02Z</time>", b""), "without a time"),
         (GPX.replace(b"2024-03-02T01:30:02Z", b"yesterday"), "unreadable <time>"),
+        (GPX.replace(b"<ele>23.5</ele>", b"<ele>NaN</ele>"), "unreadable <ele>"),
     ],
 )
 def test_unusable_gpx_is_refused_with_a_reason(data, message):

@@ -60,6 +60,25 @@ def test_a_sleep_session_is_stored_with_stages_and_nightly_metrics(user):
     )
 
 
+def test_a_night_asleep_throughout_is_100_percent_efficient(user):
+    # Its stages' minutes (floats) add up to a hair more than the night's own length.
+    def at(seconds):
+        return BED + timedelta(seconds=seconds)
+
+    whole = SleepSessionIn(
+        source=WATCH,
+        start=at(0),
+        end=at(3234),
+        stages=(
+            StageIn("light", at(0), at(1000)),
+            StageIn("deep", at(1000), at(2000)),
+            StageIn("rem", at(2000), at(3234)),
+        ),
+    )
+    assert sleep_sessions_ingest(user=user, sessions=[whole]).rejected == 0
+    assert Sample.objects.get(metric=BY_KEY["sleep_efficiency"].id).value == 100
+
+
 def test_sleep_ingestion_is_idempotent_and_applies_revisions(user):
     sleep_sessions_ingest(user=user, sessions=[night()])
     again = sleep_sessions_ingest(user=user, sessions=[night()])

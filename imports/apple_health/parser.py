@@ -16,7 +16,7 @@ its own); `parse_export_xml` turns them into SampleIn.
 
 import re
 import zipfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -535,34 +535,45 @@ def export_batches(
     pending = reader.first()
     newlines_before = reader.stripped_newlines  # lines of input before `pending`
     parser, fed = _new_parser(state), 0
-    resyncing, eof = False, False
+    # The last chunks fed: expat may find an error in a token only chunks later.
+    recent: deque[bytes] = deque(maxlen=2)
+    # After a malformed region: where in `pending` to look for the next record (1: past
+    # the broken one it starts with; 0: a chunk read since, which may start with one).
+    resync_from: int | None = None
+    eof = False
     while True:
-        if resyncing:
-            found = _RESUME.search(pending, 1)
+        if resync_from is not None:
+            found = _RESUME.search(pending, resync_from)
             if found is None:
                 if eof:
                     break
                 newlines_before += pending.count(b"\n")
                 pending, eof = reader.next()
+                resync_from = 0
                 continue
             newlines_before += pending.count(b"\n", 0, found.start())
             pending = pending[found.start() :]
             parser, fed = _new_parser(state), len(_ROOT)
             parser.Parse(_ROOT, False)
-            resyncing = False
+            resync_from = None
         try:
             parser.Parse(pending, eof)
         except expat.ExpatError as exc:
-            where = max(0, parser.ErrorByteIndex - fed)
+            where = parser.ErrorByteIndex - fed
+            if where < 0:  # in an earlier chunk: resume from there
+                before = b"".join(recent)[where:]
+                newlines_before -= before.count(b"\n")
+                pending, where = before + pending, where + len(before)
             line = newlines_before + pending.count(b"\n", 0, where) + 1
             report.malformed.append({"line": line, "message": expat.ErrorString(exc.code)})
             newlines_before += pending.count(b"\n", 0, where)
-            pending, resyncing = pending[where:], True
+            pending, resync_from = pending[where:], 1
             continue
         if eof:
             break
         fed += len(pending)
         newlines_before += pending.count(b"\n")
+        recent.append(pending)
         # Counted in records, not rows: a night of sleep holds a few dozen.
         if report.records - taken >= batch:
             yield take()
@@ -575,11 +586,21 @@ def export_batches(
 class _Reader:
     """Chunks of the raw stream, control characters blanked, quantity records read and
     cut out; the first chunk without its DOCTYPE (whose newlines are remembered, for
-    line numbers)."""
+    line numbers). Each chunk ends before its last record, which starts the next one: a
+    record split by a read would be left to expat, after the next chunk's records, and
+    rows out of order make the writes merge with stored rows instead of appending."""
 
     def __init__(self, stream: IO[bytes], report: ParseReport, records: _QuantityRecords):
         self.stream, self.report, self.records = stream, report, records
         self.stripped_newlines = 0
+        self.rest = b""  # from the last record of the previous chunk on
+
+    def _whole_records(self, chunk: bytes) -> bytes:
+        cut = chunk.rfind(b"<Record ")
+        if cut <= 0:  # none (or only one): the whole chunk
+            cut = len(chunk)
+        self.rest = chunk[cut:]
+        return self.records(chunk[:cut])
 
     def _read(self) -> bytes:
         chunk = self.stream.read(CHUNK)
@@ -601,11 +622,14 @@ class _Reader:
         if doctype is not None and doctype.start() < head.index(b"<HealthData"):
             self.stripped_newlines = head.count(b"\n", doctype.start(), doctype.end())
             head = head[: doctype.start()] + head[doctype.end() :]
-        return self.records(head)
+        return self._whole_records(head)
 
     def next(self) -> tuple[bytes, bool]:
         chunk = self._read()
-        return self.records(chunk), not chunk
+        if not chunk:  # the end: what was left over
+            rest, self.rest = self.rest, b""
+            return self.records(rest), True
+        return self._whole_records(self.rest + chunk), False
 
 
 def open_export(path) -> tuple[IO[bytes], zipfile.ZipFile | None]:

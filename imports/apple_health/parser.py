@@ -596,11 +596,14 @@ class _Reader:
         self.rest = b""  # from the last record of the previous chunk on
 
     def _whole_records(self, chunk: bytes) -> bytes:
+        # Cut after reading the records (fewer bytes to copy): what follows the last one
+        # left (unfinished, or for expat) is read again with the next chunk.
+        chunk = self.records(chunk)
         cut = chunk.rfind(b"<Record ")
         if cut <= 0:  # none (or only one): the whole chunk
             cut = len(chunk)
         self.rest = chunk[cut:]
-        return self.records(chunk[:cut])
+        return chunk[:cut]
 
     def _read(self) -> bytes:
         chunk = self.stream.read(CHUNK)

@@ -68,11 +68,14 @@ class Window:
 
 # --- scheduling --------------------------------------------------------------------------
 def _due(now: datetime):
+    # Only providers this server still offers (registered, with credentials).
+    offered = [provider.slug for provider in providers.configured()]
     return Connection.objects.filter(
         Q(parked_until__isnull=True) | Q(parked_until__lte=now),
         Q(sync_claim="") | Q(sync_claimed_at__lt=now - CLAIM_STALE_AFTER),
         status=Connection.Status.ACTIVE,
         next_sync_at__lte=now,
+        provider__in=offered,
     )
 
 

@@ -234,7 +234,11 @@ def test_dispatch_queues_each_due_connection_once(connection, other_user, provid
         provider_user_id="u-2",
         next_sync_at=timezone.now() + timedelta(minutes=30),
     )
+    unoffered = Connection.objects.create(
+        user=other_user, provider="retired", provider_user_id="u-3"
+    )  # its module or its credentials are gone from this server
     assert sync.syncs_dispatch() == 1  # eager: the run happens inline
+    assert not SyncRun.objects.filter(connection=unoffered).exists()
     assert SyncRun.objects.filter(connection=connection, trigger="schedule").count() == 1
     assert not SyncRun.objects.filter(connection=not_due).exists()
     assert sync.syncs_dispatch() == 0

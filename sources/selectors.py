@@ -166,8 +166,10 @@ def sync_refusal(*, connection: Connection, now: datetime | None = None) -> Sync
 
 
 # --- backfill progress -------------------------------------------------------------------
-def history_window_days(*, connection: Connection, provider: Provider, data_type) -> int:
-    return max(min(connection.backfill_days, data_type.max_history_days), 1)
+def history_start(connection: Connection, data_type, now: datetime) -> datetime:
+    """Where a data type's history window begins: the connection's backfill reach, capped
+    by how far back the provider serves that type (the sync engine walks back to here)."""
+    return now - timedelta(days=min(connection.backfill_days, data_type.max_history_days))
 
 
 def data_type_coverage(
@@ -175,7 +177,7 @@ def data_type_coverage(
 ) -> float:
     """Share of [window_start, now] synced. The backfill walks backwards from the present
     (and incremental syncs keep the recent end current), so it is [oldest_synced, now];
-    the same measure as the engine's SyncRun.progress."""
+    SyncRun.progress is this same measure."""
     if cursor is not None and cursor.backfill_complete:
         return 1.0
     if cursor is None or cursor.oldest_synced is None:
@@ -201,10 +203,9 @@ def backfill_progress(
     cursors = {c.data_type: c for c in SyncCursor.objects.filter(connection=connection)}
     items = []
     for data_type in provider.data_types:
-        days = history_window_days(connection=connection, provider=provider, data_type=data_type)
         cursor = cursors.get(data_type.name)
         covered = data_type_coverage(
-            cursor=cursor, window_start=now - timedelta(days=days), now=now
+            cursor=cursor, window_start=history_start(connection, data_type, now), now=now
         )
         complete = bool(cursor and cursor.backfill_complete)
         items.append(DataTypeProgress(data_type.name, round(covered, 4), complete))

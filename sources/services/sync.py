@@ -43,6 +43,7 @@ from sources.errors import (
 )
 from sources.models import Connection, RawPayload, SyncCursor, SyncRun
 from sources.providers.base import DataType, Normalized, Provider, WebhookEvent
+from sources.selectors import backfill_progress, connection_is_syncing, history_start
 
 log = structlog.get_logger(__name__)
 
@@ -114,7 +115,7 @@ def sync_request(
         return None
     if connection.parked_until and connection.parked_until > now:
         return None
-    busy = connection.sync_claim and connection.sync_claimed_at > now - CLAIM_STALE_AFTER
+    busy = connection_is_syncing(connection=connection, now=now)
     if busy and trigger == SyncRun.Trigger.MANUAL:
         return None
     pending = SyncRun.objects.filter(connection=connection, status=SyncRun.Status.QUEUED)
@@ -226,11 +227,6 @@ def _release(connection: Connection, claim: str, **fields) -> None:
     )
 
 
-def history_start(connection: Connection, data_type: DataType, now: datetime) -> datetime:
-    days = min(connection.backfill_days, data_type.max_history_days)
-    return now - timedelta(days=days)
-
-
 def plan_windows(
     connection: Connection,
     data_type: DataType,
@@ -263,27 +259,6 @@ def plan_windows(
         windows.append(Window(data_type, max(floor, hi - chunk), hi, True))
         hi -= chunk
     return windows
-
-
-def backfill_progress(connection: Connection, cursors: list[SyncCursor], now=None) -> float:
-    """Share of the history window covered, over the provider's data types (0..1)."""
-    now = now or timezone.now()
-    provider = providers.get(connection.provider)
-    by_type = {c.data_type: c for c in cursors}
-    shares = []
-    for data_type in provider.data_types:
-        cursor = by_type.get(data_type.name)
-        if cursor is None or cursor.oldest_synced is None:
-            shares.append(0.0)
-            continue
-        if cursor.backfill_complete:
-            shares.append(1.0)
-            continue
-        floor = history_start(connection, data_type, now)
-        span = (now - floor).total_seconds()
-        covered = (now - cursor.oldest_synced).total_seconds()
-        shares.append(max(0.0, min(1.0, covered / span)) if span > 0 else 1.0)
-    return sum(shares) / len(shares) if shares else 1.0
 
 
 def _fetch_window(provider: Provider, http, connection: Connection, window: Window) -> list[dict]:
@@ -419,7 +394,7 @@ def sync_run_now(
                 if not (run.window_start or run.window_end):
                     _advance(cursor, window, floor)
                 run.requests = http.count
-                run.progress = backfill_progress(connection, list(connection.cursors.all()))
+                run.progress = backfill_progress(connection=connection, provider=provider)[0]
                 run.save(update_fields=["counts", "requests", "progress"])
                 _heartbeat(connection, claim)
                 if progress:
@@ -465,7 +440,7 @@ def sync_run_now(
         run.finished_at = finished
         run.error = "\n".join(errors)
         run.requests = http.count
-        run.progress = backfill_progress(connection, list(connection.cursors.all()))
+        run.progress = backfill_progress(connection=connection, provider=provider)[0]
         run.save()
         release.setdefault("last_sync_at", finished)
         if outcome in (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL):

@@ -12,6 +12,8 @@ from sources import selectors
 from sources.models import Connection, RawPayload, SyncRun, WebhookDelivery
 
 TOKEN_FIELDS = ("access_token_encrypted", "refresh_token_encrypted")
+# What an admin may change on a connection; everything else on its page is read-only.
+CONNECTION_EDITABLE = ("status", "backfill_days", "next_sync_at", "parked_until")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -67,25 +69,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    readonly_fields = [
-        "user",
-        "provider",
-        "provider_user_id",
-        "scopes",
-        "token_expires_at",
-        "token_refreshed_at",
-        "sync_claimed_at",
-        "sync_claim",
-        "last_sync_at",
-        "last_success_at",
-        "consecutive_failures",
-        "last_error",
-        "last_error_at",
-        "subscriptions",
-        "runs_link",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = [name for name in fields if name not in CONNECTION_EDITABLE]
     actions = ["queue_sync"]
 
     def has_add_permission(self, request):

@@ -1,12 +1,14 @@
 """The unified store. Values are in the catalog's canonical units; times are UTC with the
 UTC offset that was in force where the value was recorded (so days are local days)."""
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
 
 from metrics.catalog import BY_ID, Category
+from metrics.schemas import RouteJSON
 
 KIND_LABELS = {
     "apple_health": "Apple Health",
@@ -227,6 +229,17 @@ class ActivityType(models.TextChoices):
     OTHER = "other"
 
 
+class RouteEncoder(json.JSONEncoder):
+    """Encodes a route's points, and passes a route already encoded (RouteJSON) through
+    as it is: an import's routes (hundreds of thousands of points) are not decoded only
+    to be encoded again."""
+
+    def encode(self, o):
+        if isinstance(o, RouteJSON):
+            return str(o)
+        return super().encode(o)
+
+
 class Workout(models.Model):
     data_source = models.ForeignKey(DataSource, on_delete=models.CASCADE)
     activity_type = models.CharField(max_length=24, choices=ActivityType.choices)
@@ -241,7 +254,7 @@ class Workout(models.Model):
     heart_rate_max = models.FloatField(null=True, blank=True)
     elevation_gain_m = models.FloatField(null=True, blank=True)
     # [[iso time, latitude, longitude, elevation m | null], ...]; loaded only on detail.
-    route = models.JSONField(null=True, blank=True)
+    route = models.JSONField(null=True, blank=True, encoder=RouteEncoder)
     import_job = models.ForeignKey(
         "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, db_index=False
     )

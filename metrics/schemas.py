@@ -1,5 +1,6 @@
 """The normalized records every provider and importer hands to the ingestion service."""
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -47,6 +48,18 @@ class SleepSessionIn:
     nap: bool = False  # the provider flags it as a daytime nap (not stored yet)
 
 
+class RouteJSON(str):
+    """A workout route already in its stored form, the JSON text of
+    `[[UTC ISO time, latitude, longitude, elevation m | null], ...]`: what an importer
+    that reads route files as text builds far more cheaply than a list of points (which
+    would then be encoded again). Stored as it is (metrics.models.RouteEncoder)."""
+
+    __slots__ = ()
+
+    def points(self) -> list[list]:
+        return json.loads(self)
+
+
 @dataclass(frozen=True, slots=True)
 class WorkoutIn:
     source: SourceRef
@@ -60,4 +73,5 @@ class WorkoutIn:
     heart_rate_avg: float | None = None
     heart_rate_max: float | None = None
     elevation_gain_m: float | None = None
-    route: list | None = field(default=None, compare=False)
+    # Points ([[time, lat, lon, ele | None], ...]) or the same as RouteJSON.
+    route: list | RouteJSON | None = field(default=None, compare=False)

@@ -36,7 +36,7 @@ from metrics.models import (
     Workout,
     local_day,
 )
-from metrics.schemas import SampleIn, SleepSessionIn, SourceRef, WorkoutIn
+from metrics.schemas import RouteJSON, SampleIn, SleepSessionIn, SourceRef, WorkoutIn
 from metrics.services.resolve import resolved_refresh
 from metrics.units import UnitError, convert, unit_info
 
@@ -1021,9 +1021,7 @@ def workouts_ingest(
                 if existing is None:
                     fresh[key] = Workout(data_source_id=source_id, start=item.start, **fields)
                     result.created += 1
-                elif any(
-                    getattr(existing, k) != v for k, v in fields.items() if k != "import_job_id"
-                ):
+                elif _workout_changed(existing, fields):
                     for name, value in fields.items():
                         setattr(existing, name, value)
                     if key not in fresh:
@@ -1037,6 +1035,20 @@ def workouts_ingest(
             # it; a workout that a concurrent writer stored meanwhile stays as it is.
             Workout.objects.bulk_create(fresh.values(), ignore_conflicts=True)
     return result
+
+
+def _workout_changed(existing: Workout, fields: dict) -> bool:
+    for name, value in fields.items():
+        if name == "route":
+            if _route_points(existing.route) != _route_points(value):
+                return True
+        elif name != "import_job_id" and getattr(existing, name) != value:
+            return True
+    return False
+
+
+def _route_points(route: list | RouteJSON | None) -> list | None:
+    return route.points() if isinstance(route, RouteJSON) else route
 
 
 @contextmanager

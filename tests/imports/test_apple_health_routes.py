@@ -2,6 +2,7 @@
 as streams into the workouts' stored routes; unusable ones reported, the workout kept."""
 
 import io
+import json
 import zipfile
 from datetime import date
 
@@ -11,8 +12,9 @@ from django.core.management import call_command
 from django.test import Client
 
 from accounts.services import access_token_create
+from imports.apple_health import routes
 from imports.apple_health.generator import generate_export
-from imports.apple_health.routes import RouteError, parse_gpx
+from imports.apple_health.routes import RouteError, parse_gpx, read_route
 from imports.services import apple_health_import
 from metrics.models import Workout
 from tests.imports.test_apple_health_parser import WATCH, export
@@ -46,10 +48,82 @@ POINTS = [
 ]
 
 
-def test_a_gpx_track_becomes_compact_points():
-    assert parse_gpx(io.BytesIO(GPX)) == POINTS
+SECOND = b'<trkpt lon="-122.486150" lat="37.769420"><ele>23.5</ele>'
+HIDDEN = b'<trkpt lon="1.000000" lat="1.000000"><time>2024-03-02T01:29:00Z</time></trkpt>'
 
 
+def read_points(stream, **limits) -> list:
+    """read_route (the stored JSON text) decoded, to compare with parse_gpx."""
+    text, count = read_route(stream, **limits)
+    points = json.loads(text)
+    assert count == len(points)
+    return points
+
+
+# Both readers: the pull parser alone, and Apple's one-line points read as text first.
+readers = pytest.mark.parametrize("reader", [parse_gpx, read_points], ids=["pull", "text"])
+
+
+@readers
+def test_a_gpx_track_becomes_compact_points(reader):
+    assert reader(io.BytesIO(GPX)) == POINTS
+
+
+def test_apples_points_are_read_as_text_straight_into_their_stored_form(monkeypatch):
+    def not_called(*args, **kwargs):
+        raise AssertionError("read by the pull parser")
+
+    monkeypatch.setattr(routes, "parse_gpx", not_called)
+    text, count = read_route(io.BytesIO(GPX))
+    assert count == 3
+    assert text == (
+        '[["2024-03-02T01:30:00Z",37.769412,-122.486212,23.5],'
+        '["2024-03-02T01:30:02Z",37.769420,-122.486150,23.5],'
+        '["2024-03-02T01:30:04Z",37.769431,-122.486090,null]]'
+    )
+    assert json.loads(text) == POINTS
+
+
+def test_a_point_split_between_two_reads_is_read_as_text(monkeypatch):
+    for size in (64, 100, 333):
+        monkeypatch.setattr(routes, "CHUNK", size)
+        text, _ = routes._read_apple_route(io.BytesIO(GPX), routes.MAX_ROUTE_BYTES, 1000)
+        assert json.loads(text) == POINTS
+    # Reads shorter than the XML declaration: read by the pull parser, the same points.
+    monkeypatch.setattr(routes, "CHUNK", 7)
+    assert read_points(io.BytesIO(GPX)) == POINTS
+    # A comment whose "<!" is split between two reads is still seen.
+    commented = GPX.replace(b"<metadata>", b"<metadata><!-- " + HIDDEN + b" -->")
+    monkeypatch.setattr(routes, "CHUNK", commented.index(b"<!--") + 1)
+    assert read_points(io.BytesIO(commented)) == POINTS
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # What only the pull parser can tell apart: the same points as parse_gpx reads.
+        GPX.replace(b"<trkseg>", b"<trkseg><!-- " + HIDDEN + b" -->"),
+        GPX.replace(b"<trkseg>", b"<trkseg><![CDATA[" + HIDDEN + b"]]>"),
+        GPX.replace(b"<trkseg>", b"<trkseg><?note " + HIDDEN + b"?>"),
+        GPX.replace(b"<name>", b"<name note='" + HIDDEN.replace(b"<", b"&lt;") + b"'>"),
+        # Points in other forms.
+        GPX.replace(SECOND, b'<trkpt lat="37.769420" lon="-122.486150"><ele>23.5</ele>'),
+        GPX.replace(SECOND, SECOND.replace(b"<ele>", b"\n    <ele>")),
+        GPX.replace(b"<time>2024-03-02T01:30:04Z", b"<time>2024-03-02T01:30:04.000Z"),
+        GPX.replace(b'lat="37.769412"', b'lat="37.76941249"'),
+        GPX.replace(b"<trkpt", b"<g:trkpt")
+        .replace(b"</trkpt", b"</g:trkpt")
+        .replace(b"<gpx ", b'<gpx xmlns:g="http://www.topografix.com/GPX/1/1" '),
+    ],
+    ids=["comment", "cdata", "pi", "quoted", "order", "lines", "fraction", "finer", "prefix"],
+)
+def test_anything_unusual_is_read_by_the_pull_parser(data):
+    with pytest.raises(routes._Unusual):
+        routes._read_apple_route(io.BytesIO(data), routes.MAX_ROUTE_BYTES, 1000)
+    assert read_points(io.BytesIO(data)) == parse_gpx(io.BytesIO(data))
+
+
+@readers
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -71,14 +145,21 @@ def test_a_gpx_track_becomes_compact_points():
         (GPX.replace(b"<time>2024-03-02T01:30:02Z</time>", b""), "without a time"),
         (GPX.replace(b"2024-03-02T01:30:02Z", b"yesterday"), "unreadable <time>"),
         (GPX.replace(b"<ele>23.5</ele>", b"<ele>NaN</ele>"), "unreadable <ele>"),
+        (GPX.replace(b"2024-03-02T01:30:02Z", b"2024-13-02T01:30:02Z"), "unreadable <time>"),
+        (GPX.replace(b"<ele>23.5</ele>", b"<ele>1" + b"0" * 400 + b"</ele>"), "unreadable <ele>"),
+        # A point outside the root element, or inside an attribute: not well-formed.
+        (GPX.replace(b"<gpx ", HIDDEN + b"<gpx "), "malformed GPX at line 2"),
+        (GPX + HIDDEN, "malformed GPX at line 15"),
+        (GPX.replace(b"<name>", b"<name note='" + HIDDEN + b"'>"), "malformed GPX at line 7"),
     ],
 )
-def test_unusable_gpx_is_refused_with_a_reason(data, message):
+def test_unusable_gpx_is_refused_with_a_reason(reader, data, message):
     with pytest.raises(RouteError, match=message):
-        parse_gpx(io.BytesIO(data))
+        reader(io.BytesIO(data))
 
 
-def test_a_dtd_after_a_long_prolog_is_still_refused():
+@readers
+def test_a_dtd_after_a_long_prolog_is_still_refused(reader):
     # The DTD check reads up to the root element, however many chunks that takes.
     data = (
         b'<?xml version="1.0"?>\n<!--'
@@ -86,27 +167,29 @@ def test_a_dtd_after_a_long_prolog_is_still_refused():
         + b'-->\n<!DOCTYPE gpx [\n<!ENTITY a "b">\n]>\n<gpx/>'
     )
     with pytest.raises(RouteError, match="DTD"):
-        parse_gpx(io.BytesIO(data))
+        reader(io.BytesIO(data))
 
 
-def test_other_namespaces_and_finer_coordinates():
+@readers
+def test_other_namespaces_and_finer_coordinates(reader):
     gpx_1_0 = GPX.replace(
         b"http://www.topografix.com/GPX/1/1", b"http://www.topografix.com/GPX/1/0"
     )
-    assert parse_gpx(io.BytesIO(gpx_1_0)) == POINTS
+    assert reader(io.BytesIO(gpx_1_0)) == POINTS
     bare = GPX.replace(b' xmlns="http://www.topografix.com/GPX/1/1"', b"")
-    assert parse_gpx(io.BytesIO(bare)) == POINTS
+    assert reader(io.BytesIO(bare)) == POINTS
     finer = GPX.replace(b'lat="37.769412"', b'lat="37.76941249"').replace(
         b'lon="-122.486212"', b'lon="-122.48621151"'
     )
-    assert parse_gpx(io.BytesIO(finer))[0][1:3] == [37.769412, -122.486212]
+    assert reader(io.BytesIO(finer))[0][1:3] == [37.769412, -122.486212]
 
 
-def test_route_files_are_read_within_limits():
+@readers
+def test_route_files_are_read_within_limits(reader):
     with pytest.raises(RouteError, match="more than 2 points"):
-        parse_gpx(io.BytesIO(GPX), max_points=2)
+        reader(io.BytesIO(GPX), max_points=2)
     with pytest.raises(RouteError, match="larger than 500 bytes"):
-        parse_gpx(io.BytesIO(GPX), max_bytes=500)
+        reader(io.BytesIO(GPX), max_bytes=500)
 
 
 def workout(start: str, end: str, route: str | None) -> str:

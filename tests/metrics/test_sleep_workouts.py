@@ -5,7 +5,7 @@ import pytest
 
 from metrics.catalog import BY_KEY
 from metrics.models import DailyRollup, Sample, SleepSession, Workout
-from metrics.schemas import SleepSessionIn, SourceRef, StageIn, WorkoutIn
+from metrics.schemas import RouteJSON, SleepSessionIn, SourceRef, StageIn, WorkoutIn
 from metrics.services import sleep_sessions_ingest, workouts_ingest
 
 pytestmark = pytest.mark.django_db
@@ -125,6 +125,26 @@ def test_workouts_upsert_on_source_and_start(user):
     assert workout.distance_m == 8800
     odd = WorkoutIn(source=WATCH, activity_type="underwater_chess", start=BED, end=BED)
     assert dict(workouts_ingest(user=user, workouts=[odd]).reasons) == {"unknown_activity": 1}
+
+
+def test_a_route_given_as_its_json_text_is_stored_as_those_points(user):
+    points = [
+        ["2026-03-02T07:00:00Z", 37.77, -122.42, 10.0],
+        ["2026-03-02T07:00:02Z", 37.8, -122.4, None],
+    ]
+    text = RouteJSON(
+        '[["2026-03-02T07:00:00Z",37.770000,-122.42,10.0],'
+        '["2026-03-02T07:00:02Z",37.8,-122.4,null]]'
+    )
+    run = WorkoutIn(source=WATCH, activity_type="running", start=BED, end=BED, route=text)
+    assert workouts_ingest(user=user, workouts=[run]).created == 1
+    assert Workout.objects.get().route == points
+    # The same points, as text or as a list: unchanged; other points: updated.
+    assert workouts_ingest(user=user, workouts=[run]).unchanged == 1
+    assert workouts_ingest(user=user, workouts=[replace(run, route=points)]).unchanged == 1
+    moved = RouteJSON(text.replace("37.8,", "37.9,"))
+    assert workouts_ingest(user=user, workouts=[replace(run, route=moved)]).updated == 1
+    assert Workout.objects.get().route[1][1] == 37.9
 
 
 def test_the_same_night_twice_in_one_call_is_stored_once(user):

@@ -8,6 +8,7 @@ import zlib
 from collections.abc import Callable
 from contextlib import closing, contextmanager
 from datetime import timedelta
+from itertools import chain
 from pathlib import Path
 
 from django.conf import settings
@@ -107,16 +108,17 @@ def _apple_health_import(*, user, path, job, progress, on_open) -> dict:
             batch_size=IMPORT_BATCH,
             resolve=False,
         )
-    # The resolved values once for every day the import changed, rather than after each
-    # batch. Rows found already stored (a re-import, an overlapping export, an export's
-    # own duplicates, or the re-run of an import that died before this point, whose days
-    # changed without being resolved) make it recompute them all: about as cheap, since
-    # an import touches nearly every day of its metrics.
+    slept = sleep_sessions_ingest(user=user, sessions=sleep, import_job_id=job_id, resolve=False)
+    # The resolved values once for every day the import changed (its samples' and its
+    # nights'), rather than after each batch. Rows found already stored (a re-import, an
+    # overlapping export, an export's own duplicates, or the re-run of an import that
+    # died before this point, whose days changed without being resolved) make it
+    # recompute them all: about as cheap, since an import touches nearly every day of
+    # its metrics.
     if written.unchanged:
         resolved_recompute(user=user)
     else:
-        resolved_refresh(user=user, pairs=written.touched)
-    slept = sleep_sessions_ingest(user=user, sessions=sleep, import_job_id=job_id)
+        resolved_refresh(user=user, pairs=chain(written.touched, slept.touched))
     routes = RouteReport()  # each referenced GPX file read from the zip as it is written
     with routes_attached(path, workouts, routes) as routed:
         trained = workouts_ingest(user=user, workouts=routed, import_job_id=job_id)

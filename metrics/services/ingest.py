@@ -806,11 +806,17 @@ def _minutes(start: datetime, end: datetime) -> float:
 
 
 def sleep_sessions_ingest(
-    *, user, sessions: Iterable[SleepSessionIn], import_job_id: int | None = None
+    *,
+    user,
+    sessions: Iterable[SleepSessionIn],
+    import_job_id: int | None = None,
+    resolve: bool = True,
 ) -> IngestResult:
     """Upsert sleep sessions (keyed by source and start) with their stages, and the nightly
     sleep samples derived from them (time asleep, in bed, per stage, latency, efficiency,
-    score), so sleep rolls up and compares like every other metric."""
+    score), so sleep rolls up and compares like every other metric. resolve=False leaves
+    the derived samples' resolved values to the caller (`result.touched`), as
+    samples_ingest does."""
     result = IngestResult()
     sources = SourceCache(user)
     home_offset = _OffsetResolver(user.timezone)
@@ -919,8 +925,11 @@ def sleep_sessions_ingest(
                 for stage, begin, finish in stages
             ]
         )
-    samples = samples_ingest(user=user, records=derived, import_job_id=import_job_id)
+    samples = samples_ingest(
+        user=user, records=derived, import_job_id=import_job_id, resolve=resolve
+    )
     result.days_refreshed = samples.days_refreshed
+    result.touched = samples.touched
     for code, count in samples.reasons.items():
         result.reasons[code] += count
     result.rejected += samples.rejected

@@ -6,12 +6,16 @@ from django.core.management import call_command
 from imports.services import apple_health_import
 from metrics.catalog import BY_KEY
 from metrics.models import DataSource, ResolvedDaily, Sample, SleepSession, Workout
+from metrics.services import resolved_recompute
 from tests.imports.test_apple_health_parser import PHONE, export, rec, sleep
 
 pytestmark = pytest.mark.django_db
 
+WATCH_STEPS = rec(
+    "StepCount", "count", 1000, "2024-03-01 08:00:00 -0800", "2024-03-01 09:00:00 -0800"
+)
 BODY = (
-    rec("StepCount", "count", 1000, "2024-03-01 08:00:00 -0800", "2024-03-01 09:00:00 -0800")
+    WATCH_STEPS
     + rec(
         "StepCount",
         "count",
@@ -28,9 +32,7 @@ BODY = (
         "2024-03-01 20:00:00 -0800",
         src=PHONE,
     )
-    + rec(
-        "StepCount", "count", 1000, "2024-03-01 08:00:00 -0800", "2024-03-01 09:00:00 -0800"
-    )  # a duplicate, as real exports have
+    + WATCH_STEPS  # a duplicate, as real exports have
     + rec("BodyMass", "lb", "154.2", "2024-03-02 07:00:00 -0800")
     + sleep("InBed", "2024-03-01 23:00:00 -0800", "2024-03-02 07:00:00 -0800")
     + sleep("AsleepCore", "2024-03-01 23:10:00 -0800", "2024-03-02 06:50:00 -0800")
@@ -64,6 +66,23 @@ def test_an_export_is_imported_once_and_reimporting_adds_nothing(user, export_zi
     assert Sample.objects.count() == stored
     assert SleepSession.objects.count() == 1
     assert Workout.objects.count() == 0
+
+
+def test_every_day_an_import_changes_is_resolved_its_nights_too(user, tmp_path):
+    # Nothing stored before and no record repeated: only the days touched are resolved.
+    path = tmp_path / "export.xml"
+    path.write_bytes(export(BODY.replace(WATCH_STEPS, "", 1)))
+    result = apple_health_import(user=user, path=path)
+    assert result["samples"]["unchanged"] == 0
+
+    def resolved() -> set:
+        return set(ResolvedDaily.objects.filter(user=user).values_list("metric", "day", "value"))
+
+    written = resolved()
+    assert {BY_KEY["sleep_asleep"].id, BY_KEY["steps"].id} <= {m for m, _, _ in written}
+    ResolvedDaily.objects.filter(user=user).delete()
+    resolved_recompute(user=user)
+    assert resolved() == written
 
 
 def test_the_command_imports_in_the_foreground(user, export_zip, capsys):

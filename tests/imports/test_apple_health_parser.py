@@ -376,3 +376,103 @@ def test_an_export_read_in_small_chunks_gives_the_same_records(monkeypatch):
         assert sorted(chunked, key=key) == sorted(whole, key=key)
         assert chunked_report.as_dict() == whole_report.as_dict()
     assert chunked == whole  # in document order when chunks hold whole records
+
+
+def _varied_body(broken: bool) -> str:
+    """Records of every shape the fast path reads (instants, intervals, offsets changing
+    within a run, fractions, metadata on several lines, runs of one source and of many),
+    records it leaves to expat (unknown types, other layouts, sleep, heart rate
+    variability with its beats), and, if `broken`, records it cannot read and a
+    malformed region."""
+    metadata = (
+        '>\n  <MetadataEntry key="HKMetadataKeyHeartRateMotionContext" value="0"/>\n'
+        '  <MetadataEntry key="HKWasUserEntered" value="1"/>\n </Record'
+    )
+    beats = (
+        ">\n  <HeartRateVariabilityMetadataList>\n"
+        + "".join(
+            f'   <InstantaneousBeatsPerMinute bpm="{60 + n}" time="9:02:0{n}.09 AM"/>\n'
+            for n in range(5)
+        )
+        + "  </HeartRateVariabilityMetadataList>\n </Record"
+    )
+    parts = []
+    for n in range(30):
+        minute = f"2024-03-01 08:{n:02}:00 -0800"
+        later = f"2024-03-01 09:{n:02}:30 -0800"
+        parts += [
+            rec("HeartRate", "count/min", 60 + n, minute).replace("/>", metadata + ">"),
+            rec("HeartRate", "count/min", 61 + n, minute, src=PHONE),
+            rec("StepCount", "count", n, minute, later),
+            rec("StepCount", "count", n, minute, f"2024-03-01 18:{n:02}:30 +0100"),
+            rec("OxygenSaturation", "%", f"0.9{n % 10}", minute),
+            rec("OxygenSaturation", "%", 90 + n, minute),
+            rec("EnvironmentalAudioExposure", "dBASPL", 62, minute),
+            rec("HeartRateVariabilitySDNN", "ms", 40 + n, minute, later).replace("/>", beats + ">"),
+            sleep("AsleepCore", minute, later),
+            rec("BodyMass", "lb", "154.2", later, src=f'sourceName="Scale {n}"'),
+        ]
+        if broken and n % 7 == 3:
+            parts += [
+                rec("BodyMass", "kg", "70", "2024-02-30 07:00:00 +0100"),  # no such day
+                rec("BodyMass", "kg", "7O", "2024-03-03 07:00:00 +0100"),  # not a number
+                rec("StepCount", "count", 7, minute, src='sourceName="&bogus;"'),
+            ]
+        if broken and n == 17:
+            parts.append(' <Record type="HKQuantityTypeIdentifierStepCount" value="3" <<broken\n')
+    return "".join(parts)
+
+
+def test_the_fast_path_reads_what_the_record_at_a_time_path_reads(monkeypatch):
+    """A chunk's quantity records are read in one loop over what re.split returns
+    (`_QuantityRecords.split`); a chunk with a record that loop cannot read is read again
+    a record at a time (`record`), which leaves such records to expat. Both give the same
+    rows in the same order, the same report and the same malformed regions, in chunks
+    of any size."""
+    from imports.apple_health import parser
+
+    def refuse(self, chunk):
+        raise ValueError("read a record at a time")
+
+    for broken in (False, True):
+        data = export(_varied_body(broken))
+        for size in (parser.CHUNK, 4096, 1000, 256):
+            monkeypatch.setattr(parser, "CHUNK", size)
+            with monkeypatch.context() as patched:
+                patched.setattr(parser._QuantityRecords, "split", refuse)
+                slow, slow_report = parse(data, batch=50)
+            fast, fast_report = parse(data, batch=50)
+            assert fast == slow
+            assert fast_report.as_dict() == slow_report.as_dict()
+            assert fast_report.types == slow_report.types
+            assert list(fast_report.types) == list(slow_report.types)  # first seen first
+        assert len(samples(fast)) == 30 * 8
+        assert bool(fast_report.malformed) == broken
+
+
+def test_the_split_expression_matches_what_the_record_expression_reads():
+    """`_QUANTITY_SPLIT` (fewer groups, known types only, possessive) matches exactly the
+    records `_QUANTITY_RECORD` matches with a known type, ending at the same place."""
+    from imports.apple_health.mapping import QUANTITY_METRICS
+    from imports.apple_health.parser import _QUANTITY_RECORD, _QUANTITY_SPLIT
+
+    odd = (
+        ' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="x" unit="count" '
+        'startDate="2024-03-01 08:00:00 -0800" endDate="2024-03-01 08:00:00 -08000" value="1"/>\n'
+        ' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="x" unit="count" '
+        'startDate="2024-03-01 08:00:00 -0800" endDate="2024-03-01 08:00:00 -0800" value="1">'
+        "</Record>\n"
+        ' <Record type="HKQuantityTypeIdentifierStepCounter" sourceName="x" unit="count" '
+        'startDate="2024-03-01 08:00:00 -0800" endDate="2024-03-01 08:00:00 -0800" value="1"/>\n'
+        ' <Record type="HKQuantityTypeIdentifierHeartRate" sourceName="<Record type=" '
+        'unit="count/min" startDate="2024-03-01 08:00:00 -0800" '
+        'endDate="2024-03-01 08:00:00 -0800" value="1"/>\n'
+    )
+    data = export(_varied_body(True) + odd)
+    old = [
+        match.span()
+        for match in _QUANTITY_RECORD.finditer(data)
+        if match.group(1).decode() in QUANTITY_METRICS
+    ]
+    assert len(old) > 200
+    assert [match.span() for match in _QUANTITY_SPLIT.finditer(data)] == old

@@ -476,3 +476,30 @@ def test_the_split_expression_matches_what_the_record_expression_reads():
     ]
     assert len(old) > 200
     assert [match.span() for match in _QUANTITY_SPLIT.finditer(data)] == old
+
+
+def test_beats_are_cut_without_changing_anything_read(monkeypatch):
+    """Heart rate variability beats in Apple's layout are cut from what expat is fed:
+    the same records, report and malformed regions (line numbers too) as when expat
+    parses them, in chunks of any size (a record whose beats were cut is never read
+    again from the rest of a chunk)."""
+    from imports.apple_health import parser
+
+    odd_beats = (
+        ' <Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" sourceName="x" '
+        'unit="ms" startDate="2024-03-01 08:00:00 -0800" endDate="2024-03-01 08:01:00 -0800" '
+        'value="41">\n  <HeartRateVariabilityMetadataList>\n'
+        '   <InstantaneousBeatsPerMinute time="9:02:04.09 AM" bpm="65"/>\n'  # another order
+        '   <InstantaneousBeatsPerMinute bpm="6<5" time="9:02:05.02 AM"/>\n'  # malformed
+        "  </HeartRateVariabilityMetadataList>\n </Record>\n"
+    )
+    data = export(_varied_body(True) + odd_beats + _varied_body(False))
+    for size in (parser.CHUNK, 4096, 1000, 256):
+        monkeypatch.setattr(parser, "CHUNK", size)
+        with monkeypatch.context() as patched:
+            patched.setattr(parser, "_BEATS", re.compile(b"(?!)"))  # never matches
+            kept, kept_report = parse(data, batch=50)
+        cut, cut_report = parse(data, batch=50)
+        assert cut == kept
+        assert cut_report.as_dict() == kept_report.as_dict()
+    assert len(cut_report.malformed) == 6  # 4 undefined entities, 2 broken regions

@@ -232,6 +232,18 @@ def test_control_characters_are_blanked_and_a_malformed_region_is_skipped():
     assert "not well-formed" in report.malformed[0]["message"]
 
 
+def test_each_control_character_is_blanked_alone():
+    """A read with none is used as it is; each of the 29 characters XML forbids is looked
+    for, alone in a read, and blanked."""
+    for byte in (b for b in range(32) if b not in (9, 10, 13)):
+        source = f'sourceName="a{chr(byte)}b"'
+        items, report = parse(
+            export(rec("StepCount", "count", 1, "2024-03-01 08:00:00 -0800", src=source))
+        )
+        assert [s.source.origin for s in samples(items)] == ["a b"], byte
+        assert not report.malformed
+
+
 def test_entities_are_never_expanded():
     bomb = (
         b'<?xml version="1.0"?>\n<!DOCTYPE HealthData [\n'

@@ -599,6 +599,8 @@ _BEATS = re.compile(
 
 
 def _without_beats(text: bytes) -> bytes:
+    if b"<HeartRateVariabilityMetadataList>" not in text:  # most: a far quicker search
+        return text
     return _BEATS.sub(_newlines, text)
 
 

@@ -332,7 +332,7 @@ def test_the_parser_process_keeps_its_buffers_where_it_can(monkeypatch):
 
     monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
     pipe._keep_freed_buffers()
-    assert calls == [(-3, 512 * 1024), (-1, 2 * 1024 * 1024)]
+    assert calls == [(-3, 512 * 1024), (-1, 1024 * 1024)]
     monkeypatch.setattr(ctypes, "CDLL", lambda name: object())  # no mallopt
     pipe._keep_freed_buffers()
 

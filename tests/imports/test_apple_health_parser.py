@@ -459,6 +459,11 @@ def _varied_body(broken: bool) -> str:
             ]
         if broken and n == 17:
             parts.append(' <Record type="HKQuantityTypeIdentifierStepCount" value="3" <<broken\n')
+        if broken and n == 20:  # a record of 70 lines: read a record at a time too
+            many = "".join(f'\n  <MetadataEntry key="k{m}" value="v"/>' for m in range(69))
+            parts.append(
+                rec("HeartRate", "count/min", 99, minute).replace("/>", f">{many}\n </Record>")
+            )
     return "".join(parts)
 
 
@@ -485,7 +490,7 @@ def test_the_fast_path_reads_what_the_record_at_a_time_path_reads(monkeypatch):
             assert fast_report.as_dict() == slow_report.as_dict()
             assert fast_report.types == slow_report.types
             assert list(fast_report.types) == list(slow_report.types)  # first seen first
-        assert len(samples(fast)) == 30 * 8
+        assert len(samples(fast)) == 30 * 8 + broken
         assert bool(fast_report.malformed) == broken
 
 

@@ -388,7 +388,7 @@ _SECOND_OF_HOUR = {f"{m:02}:{s:02}".encode(): m * 60 + s for m in range(60) for 
 # are one group, the record's "head" (the cache key: a run of records shares it); an end
 # equal to its start (an instant, most records) is matched by a backreference, leaving
 # its three groups None. The records matched, and where each one ends, are those of
-# _QUANTITY_RECORD with a known type (a test checks it on every fixture).
+# _QUANTITY_RECORD with a known type (a test checks it).
 _KNOWN_TYPE = b"|".join(  # heart rate first: most records
     re.escape(kind.removeprefix("HKQuantityTypeIdentifier").encode())
     for kind in sorted(
@@ -423,7 +423,8 @@ _NEWLINES = tuple(b"\n" * n for n in range(64))
 class _QuantityRecords:
     """Reads the quantity records of a chunk into `state` (as _State.quantity would);
     returns the chunk without them. A record it cannot read whole (an unreadable value
-    or date, say) stays in the chunk for expat, which reports it as before."""
+    or date, say) stays in the chunk for expat, which reports it as before: `split`
+    reads a chunk, `record` (one match at a time) reads again any chunk `split` cannot."""
 
     KEPT = 1024  # entries per cache, at most
 
@@ -435,7 +436,6 @@ class _QuantityRecords:
         self.sources: dict[bytes, SourceRef] = {}  # sourceName="..." ... device="..." ->
         # (hour, offset) as written -> (the hour's start in epoch seconds, offset minutes)
         self.hours: dict[tuple[bytes, bytes], tuple[int, int]] = {}
-
         # head (type, source and unit, as written) -> (type, metric, our unit, source,
         # whether a value <= 1 is a fraction labelled "%"), or None: not read here.
         self.heads: dict[bytes, tuple[str, str, str, SourceRef, bool] | None] = {}
@@ -455,9 +455,9 @@ class _QuantityRecords:
 
     def split(self, chunk: bytes) -> bytes:
         """The fast path: every known record of the chunk read, in a loop over what
-        split() returned. Raises ValueError (or ExpatError) if one cannot be read: its
-        value is read before its dates, as `record` does (a date error other than
-        ValueError is raised alike)."""
+        split() returned. Raises ValueError (or ExpatError) if one cannot be read, and
+        IndexError for a record of more than 64 lines: its value is read before its
+        dates, as `record` does (a date error other than ValueError is raised alike)."""
         pieces = _QUANTITY_SPLIT.split(chunk)
         if len(pieces) == 1:
             return chunk

@@ -13,7 +13,6 @@ to date. Closing the generator (or the importing process dying) ends the parser.
 """
 
 import contextlib
-import ctypes
 import fcntl
 import pickle
 import subprocess
@@ -76,29 +75,7 @@ def _widen(pipe) -> None:
         fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
-# mallopt(3) parameters (glibc's malloc.h).
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-
-
-def _keep_freed_buffers() -> None:
-    """Each read allocates and frees a few buffers of about 256 KiB (the inflated chunk,
-    the compressed input zlib has not consumed yet, the chunk joined to the rest of the
-    previous one). glibc maps such a buffer afresh, or trims its heap once it is freed,
-    so its pages were faulted in again for every read: ~47k page faults at 990 days
-    (190k when each read was translated too), ~0.1-0.2 s of the parser's CPU. Kept in
-    the heap instead (up to 1 MiB of it left free): ~7.7k faults, 0.3 MB more resident.
-    glibc only; with any other C library, nothing changes."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(_M_MMAP_THRESHOLD, 512 * 1024)
-    mallopt(_M_TRIM_THRESHOLD, 1024 * 1024)
-
-
 def main(path: str) -> int:
-    _keep_freed_buffers()
     out = sys.stdout.buffer
     _widen(out)
     report = ParseReport()

@@ -317,33 +317,6 @@ def test_the_parser_process_sends_batches_and_its_errors(tmp_path):
         list(parsed_batches(path, ParseReport()))
 
 
-def test_the_parser_process_keeps_its_buffers_where_it_can(monkeypatch):
-    """glibc's malloc is told to keep freed read buffers; without glibc, nothing is."""
-    import ctypes
-
-    from imports.apple_health import pipe
-
-    calls = []
-
-    class Libc:
-        def mallopt(self, param, value):
-            calls.append((param, value))
-            return 1
-
-    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
-    pipe._keep_freed_buffers()
-    assert calls == [(-3, 512 * 1024), (-1, 1024 * 1024)]
-    monkeypatch.setattr(ctypes, "CDLL", lambda name: object())  # no mallopt
-    pipe._keep_freed_buffers()
-
-    def missing(name):
-        raise OSError("no C library")
-
-    monkeypatch.setattr(ctypes, "CDLL", missing)
-    pipe._keep_freed_buffers()
-    assert len(calls) == 2
-
-
 def test_records_read_without_expat_are_read_as_expat_reads_them():
     """Quantity records in Apple's own layout are read by a regular expression, anything
     else by expat: the same records give the same samples (and the same rejections)

@@ -719,6 +719,15 @@ def _num(item: dict, key: str, where: str) -> float | None:
     return float(value)
 
 
+def _amounts(item: dict, keys: tuple[str, ...], where: str) -> dict[str, float | None]:
+    """Optional numbers (_num) that cannot be negative: durations, counts, distances."""
+    numbers = {key: _num(item, key, where) for key in keys}
+    for key, value in numbers.items():
+        if value is not None and value < 0:
+            _fail(where, f"{key} is negative")
+    return numbers
+
+
 def _str(item: dict, key: str, where: str, *, required: bool = False) -> str | None:
     value = item.get(key)
     if value is None and not required:
@@ -850,13 +859,9 @@ def _normalize_activity(body: dict) -> Normalized:
         model = _str(item, "model", where)
         model_id = _int(item, "modelid", where, required=False)
         start, end, offset = _local_day(day, zone_name, where)
-        numbers = {
-            key: _num(item, key, where)
-            for key in ("steps", "distance", "elevation", "calories", "totalcalories", "active")
-        }
-        for key, value in numbers.items():
-            if value is not None and value < 0:
-                _fail(where, f"{key} is negative")
+        numbers = _amounts(
+            item, ("steps", "distance", "elevation", "calories", "totalcalories", "active"), where
+        )
         source = SourceRef(kind=SLUG, origin=_origin(model, model_id))
 
         def sample(metric: str, value: float, unit: str, source=source, s=start, e=end, o=offset):
@@ -903,9 +908,9 @@ def _normalize_sleep(body: dict) -> Normalized:
         if not isinstance(completed, bool):
             _fail(where, "completed is not a boolean")
         data = _obj(item.get("data", {}), f"{where}.data")
-        fields = {
-            key: _num(data, key, f"{where}.data")
-            for key in (
+        fields = _amounts(
+            data,
+            (
                 "total_sleep_time",
                 "asleepduration",
                 "deepsleepduration",
@@ -916,11 +921,9 @@ def _normalize_sleep(body: dict) -> Normalized:
                 "sleep_efficiency",
                 "sleep_score",
                 "rr_average",
-            )
-        }
-        for key, value in fields.items():
-            if value is not None and value < 0:
-                _fail(f"{where}.data", f"{key} is negative")
+            ),
+            f"{where}.data",
+        )
         efficiency = fields["sleep_efficiency"]
         if efficiency is not None and efficiency > 1:
             _fail(f"{where}.data", "sleep_efficiency is not a ratio")
@@ -977,20 +980,11 @@ def _normalize_workouts(body: dict) -> Normalized:
         if end < start:
             _fail(where, "enddate is before startdate")
         data = _obj(item.get("data", {}), f"{where}.data")
-        numbers = {
-            key: _num(data, key, f"{where}.data")
-            for key in (
-                "calories",
-                "manual_calories",
-                "distance",
-                "manual_distance",
-                "hr_average",
-                "hr_max",
-            )
-        }
-        for key, value in numbers.items():
-            if value is not None and value < 0:
-                _fail(f"{where}.data", f"{key} is negative")
+        numbers = _amounts(
+            data,
+            ("calories", "manual_calories", "distance", "manual_distance", "hr_average", "hr_max"),
+            f"{where}.data",
+        )
         if category == NO_ACTIVITY:
             continue
         energy = numbers["calories"] or numbers["manual_calories"] or None
